@@ -1,0 +1,124 @@
+"""AWS access: one shared botocore session, clients cached per credentials/region/service.
+
+Measured on Lambda-sized machines: a boto3 Session per thread costs hundreds of MB and seconds
+of start-up; one session whose clients are created under a lock costs tens of MB. Clients are
+cached by credentials as well as region, so two accounts never share a client.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3.session
+import botocore.session
+from botocore.config import Config
+
+DEFAULT_REGION = "us-east-1"
+CallHook = Callable[[str, str, str], None]  # (region, service, operation)
+
+
+def home_region() -> str:
+    """The region the runtime itself lives in (Lambda sets AWS_REGION)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Temporary credentials for one member account. Never logged: repr hides the secrets."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(access_key_id={self.access_key_id[:4]}…)"
+
+
+class Clients:
+    """Creates and caches clients from one shared session; safe to use from many threads."""
+
+    def __init__(self, *, max_pool_connections: int = 10, max_attempts: int = 8) -> None:
+        self._botocore = botocore.session.get_session()
+        self._session = boto3.session.Session(botocore_session=self._botocore)
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str | None, str, str], Any] = {}
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=5,
+            read_timeout=30,
+            tcp_keepalive=True,
+        )
+
+    def client(
+        self,
+        service: str,
+        region: str,
+        credentials: Credentials | None = None,
+        *,
+        on_call: CallHook | None = None,
+    ) -> Any:
+        """A cached client; ``on_call`` is told of every API call it makes (not of retries)."""
+        key = (credentials.access_key_id if credentials else None, region, service)
+        client = self._cache.get(key)
+        if client is not None:
+            return client
+        with self._lock:  # botocore sessions are not safe to create clients from concurrently
+            client = self._cache.get(key)
+            if client is None:
+                kwargs: dict[str, Any] = {}
+                if credentials:
+                    kwargs = {
+                        "aws_access_key_id": credentials.access_key_id,
+                        "aws_secret_access_key": credentials.secret_access_key,
+                        "aws_session_token": credentials.session_token,
+                    }
+                client = self._session.client(service, region_name=region, config=self._config, **kwargs)
+                if on_call is not None:
+                    hook = on_call
+
+                    def count(model: Any, **_: Any) -> None:
+                        hook(region, service, model.name)
+
+                    client.meta.events.register("before-call", count)
+                self._cache[key] = client
+        return client
+
+    def forget(self, credentials: Credentials) -> None:
+        """Drop an account's clients once its work is done, so memory stays flat over a run."""
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == credentials.access_key_id]:
+                del self._cache[key]
+
+    def partition(self, region: str) -> str:
+        """The partition ("aws", "aws-cn", "aws-us-gov") a region belongs to."""
+        try:
+            return self._botocore.get_partition_for_region(region)
+        except Exception:  # unknown to this botocore: assume the commercial partition
+            return "aws"
+
+    def regions(self, partition: str = "aws") -> list[str]:
+        """Regions botocore knows in a partition (used to validate config, not to scan)."""
+        return self._botocore.get_available_regions("ec2", partition_name=partition)
+
+    def assume_role(
+        self,
+        account_id: str,
+        role_name: str,
+        *,
+        session_name: str,
+        external_id: str | None = None,
+        region: str | None = None,
+    ) -> Credentials:
+        """Assume the member role through the regional STS endpoint, so opt-in regions work."""
+        region = region or home_region()
+        sts = self.client("sts", region)
+        arn = f"arn:{self.partition(region)}:iam::{account_id}:role/{role_name}"
+        kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": session_name[:64]}
+        if external_id:
+            kwargs["ExternalId"] = external_id
+        creds = sts.assume_role(**kwargs)["Credentials"]
+        return Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])

@@ -1,0 +1,240 @@
+"""Plugin discovery: find entry points, load them, and collect their collectors into a registry.
+
+Finding, loading and registering are separate steps so each failure can be named: a plugin that
+fails to import or to register is skipped and reported (strict mode makes that fatal), and two
+collectors with one name stop start-up with both distributions named.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from collector_core import hookspecs
+from collector_core.collector import Collector, Scope
+
+ENTRY_POINT_GROUP = "aws_collector.plugins"
+#: Comma-separated plugin (entry point) or distribution names: load only these.
+ALLOW_ENV = "AWS_COLLECTOR_PLUGINS"
+#: Comma-separated plugin or distribution names never to load.
+BLOCK_ENV = "AWS_COLLECTOR_DISABLE_PLUGINS"
+#: Any non-empty value other than "0": a plugin that fails to load stops start-up.
+STRICT_ENV = "AWS_COLLECTOR_STRICT_PLUGINS"
+
+
+class PluginError(Exception):
+    """A plugin problem that stops start-up (duplicate names, or any failure in strict mode)."""
+
+
+@dataclass(frozen=True, order=True)
+class PluginSpec:
+    """An entry point found in the group, before anything is imported."""
+
+    name: str
+    distribution: str
+    version: str
+    value: str
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be loaded or could not register its collectors."""
+
+    plugin: PluginSpec
+    stage: str  # "load" or "register"
+    error: str
+
+
+@dataclass(frozen=True)
+class RegisteredCollector:
+    """A collector and the plugin that registered it."""
+
+    collector: Collector
+    plugin: PluginSpec
+
+
+@dataclass
+class Registry:
+    """Every collector available to this process, by name, plus what failed to load."""
+
+    collectors: dict[str, RegisteredCollector] = field(default_factory=dict)
+    plugins: list[PluginSpec] = field(default_factory=list)
+    failures: list[PluginFailure] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Collector:
+        return self.collectors[name].collector
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.collectors
+
+    def names(self) -> list[str]:
+        return sorted(self.collectors)
+
+    def add(self, collector: Collector, plugin: PluginSpec) -> None:
+        if collector.name in self.collectors:
+            other = self.collectors[collector.name].plugin
+            raise PluginError(
+                f"collector name {collector.name!r} is registered twice: by plugin {other.name!r} "
+                f"(distribution {other.distribution} {other.version}) and by plugin "
+                f"{plugin.name!r} (distribution {plugin.distribution} {plugin.version})"
+            )
+        self.collectors[collector.name] = RegisteredCollector(collector, plugin)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready listing: plugins with their collectors, and failures."""
+        by_plugin: dict[PluginSpec, list[dict[str, Any]]] = {p: [] for p in self.plugins}
+        for name in self.names():
+            reg = self.collectors[name]
+            c = reg.collector
+            by_plugin.setdefault(reg.plugin, []).append(
+                {
+                    "name": c.name,
+                    "scope": c.scope.value,
+                    "summary": c.summary,
+                    "permissions": sorted(c.permissions),
+                    "options": dict(c.options),
+                }
+            )
+        return {
+            "plugins": [
+                {
+                    "name": p.name,
+                    "distribution": p.distribution,
+                    "version": p.version,
+                    "module": p.value,
+                    "collectors": by_plugin[p],
+                }
+                for p in sorted(by_plugin)
+            ],
+            "failed": [
+                {
+                    "name": f.plugin.name,
+                    "distribution": f.plugin.distribution,
+                    "version": f.plugin.version,
+                    "stage": f.stage,
+                    "error": f.error,
+                }
+                for f in self.failures
+            ],
+        }
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """A fresh plugin manager that knows the hook specifications and nothing else."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def find_plugins(env: dict[str, str] | None = None) -> list[PluginSpec]:
+    """Entry points in the group, one per (distribution, name), filtered by allow/block lists."""
+    env = os.environ if env is None else env
+    allow = _names(env.get(ALLOW_ENV))
+    block = _names(env.get(BLOCK_ENV))
+    found: dict[tuple[str, str], PluginSpec] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        spec = PluginSpec(
+            name=ep.name,
+            distribution=dist.metadata["Name"] if dist else "unknown",
+            version=dist.version if dist else "unknown",
+            value=ep.value,
+        )
+        if allow and not ({spec.name, spec.distribution} & allow):
+            continue
+        if {spec.name, spec.distribution} & block:
+            continue
+        # A distribution seen twice on sys.path yields the same entry point twice: keep one.
+        found.setdefault((_normalise(spec.distribution), spec.name), spec)
+    return sorted(found.values())
+
+
+def load_plugins(
+    specs: Iterable[PluginSpec] | None = None,
+    *,
+    strict: bool | None = None,
+    extra: Iterable[tuple[PluginSpec, object]] = (),
+) -> Registry:
+    """Import each plugin, let it register its collectors, and return the registry.
+
+    ``extra`` adds already-imported plugin objects (the testing kit uses it).
+    """
+    if strict is None:
+        strict = os.environ.get(STRICT_ENV, "") not in ("", "0")
+    pm = get_plugin_manager()
+    registry = Registry()
+    loaded: list[tuple[PluginSpec, object]] = []
+    for spec in find_plugins() if specs is None else specs:
+        try:
+            module = metadata.EntryPoint(spec.name, spec.value, ENTRY_POINT_GROUP).load()
+        except Exception as exc:  # a plugin's import error must not stop the others
+            _fail(registry, PluginFailure(spec, "load", _describe(exc)), strict)
+            continue
+        loaded.append((spec, module))
+    loaded.extend(extra)
+    for spec, module in loaded:
+        name = f"{spec.distribution}:{spec.name}"
+        try:
+            pm.register(module, name=name)
+            pm.check_pending()  # a misspelled hook name fails loudly, and only this plugin
+        except Exception as exc:
+            if pm.is_registered(module):
+                pm.unregister(module)
+            _fail(registry, PluginFailure(spec, "register", _describe(exc)), strict)
+            continue
+        registry.plugins.append(spec)
+    # Each plugin's hook is called on its own so one that raises cannot hide the others.
+    owners = {pm.get_name(module): spec for spec, module in loaded}
+    for impl in pm.hook.register_collectors.get_hookimpls():
+        spec = owners[impl.plugin_name]
+        added: list[Collector] = []
+        try:
+            impl.function(register=added.append)
+            for collector in added:
+                _check_collector(collector, spec)
+        except Exception as exc:
+            registry.plugins.remove(spec)
+            _fail(registry, PluginFailure(spec, "register", _describe(exc)), strict)
+            continue
+        for collector in added:
+            registry.add(collector, spec)
+    registry.plugins.sort()
+    return registry
+
+
+def _check_collector(collector: object, plugin: PluginSpec) -> None:
+    if not isinstance(collector, Collector):
+        raise PluginError(f"plugin {plugin.name!r} registered {collector!r}, not a Collector")
+    if not collector.name or not collector.name.replace("_", "").isalnum():
+        raise PluginError(
+            f"plugin {plugin.name!r}: collector name {collector.name!r} must be letters, digits, _"
+        )
+    if not isinstance(collector.scope, Scope):
+        raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r} has no Scope")
+    if not callable(collector.collect):
+        raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r}.collect is not callable")
+
+
+def _fail(registry: Registry, failure: PluginFailure, strict: bool) -> None:
+    if strict:
+        raise PluginError(
+            f"plugin {failure.plugin.name!r} (distribution {failure.plugin.distribution}) "
+            f"failed to {failure.stage}: {failure.error}"
+        )
+    registry.failures.append(failure)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _names(value: str | None) -> set[str]:
+    return {n.strip() for n in (value or "").split(",") if n.strip()}
+
+
+def _normalise(distribution: str) -> str:
+    return distribution.lower().replace("_", "-").replace(".", "-")
