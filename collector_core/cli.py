@@ -1,0 +1,263 @@
+"""The `aws-collector` command: thin wrappers over the functions Lambda handlers also call.
+
+Exit codes: 0 all well; 1 finished with recorded failures; 2 bad usage or config, nothing ran.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or config: print it and exit 2, having done nothing."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from collector_core import logs
+
+    logs.configure(level="debug" if args.verbose > 1 else "info" if args.verbose else "warning",
+                   json_output=False if sys.stderr.isatty() else None)
+    try:
+        return int(args.command(args))
+    except UsageError as exc:
+        print(f"aws-collector: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aws-collector", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(command=func)
+        return p
+
+    p = command("run", cmd_run, "run a collection locally and store the findings")
+    p.add_argument("--config", required=True, help="YAML file, s3://bucket/key or ssm:/name")
+    p.add_argument("--concurrency", type=_positive, default=8, help="accounts at once (default 8)")
+    p.add_argument("--timeout", type=_positive, default=900,
+                   help="seconds one account may take before it is cut off (default 900)")
+
+    p = command("findings", cmd_findings, "print the current findings from the table")
+    p.add_argument("--config", required=True)
+    p.add_argument("--plugin", help="only this collector")
+    p.add_argument("--account", help="only this account id")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    p = command("plugins", cmd_plugins, "list discovered plugins and collectors")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("iam-policy", cmd_iam_policy, "print the member role's least-privilege policy")
+    p.add_argument("--config", required=True)
+
+    p = command("demo", cmd_demo, "run the whole pipeline against a simulated organization")
+    p.add_argument("--accounts", type=_positive, default=3, help="simulated accounts (default 3)")
+    p.add_argument("--regions", type=_positive, default=3, help="simulated regions (default 3)")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
+    return value
+
+
+# -- shared steps --------------------------------------------------------------------------
+def load_registry() -> Any:
+    """Discover plugins; a strict-mode failure or duplicate names is a usage error."""
+    from collector_core.plugins import PluginError, load_plugins
+
+    try:
+        return load_plugins()
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def load(path: str) -> tuple[Any, Any]:
+    """(registry, config), or UsageError naming the file and key."""
+    from collector_core.config import ConfigError, load_config
+
+    registry = load_registry()
+    try:
+        return registry, load_config(path, registry)
+    except ConfigError as exc:
+        raise UsageError(f"invalid configuration\n{exc}") from None
+
+
+def open_store(config: Any, clients: Any) -> Any:
+    from collector_core.aws import home_region
+    from collector_core.store import Store
+
+    return Store(config.table, clients.client("dynamodb", home_region()))
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from collector_core import director
+    from collector_core.aws import Clients
+    from collector_core.invokers import LocalInvoker
+
+    registry, config = load(args.config)
+    clients = Clients(max_pool_connections=max(10, args.concurrency * 2))
+    store = open_store(config, clients)
+    started = time.monotonic()
+    try:
+        store.ensure_table()
+    except Exception as exc:
+        print(f"aws-collector: cannot reach the table {config.table!r}: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    progress = _Progress()
+    invoker = LocalInvoker(registry=registry, clients=clients, store=store,
+                           concurrency=args.concurrency, timeout=args.timeout, on_result=progress)
+    try:
+        result = director.run(config, registry, invoker, clients=clients, store=store)
+    except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
+        from collector_core.worker import error_of
+
+        code, message = error_of(exc)
+        print(f"aws-collector: the run could not start: {code}: {message}", file=sys.stderr)
+        return EXIT_FAILURES
+    print(render_summary(result, registry, time.monotonic() - started))
+    return EXIT_FAILURES if result.failed else EXIT_OK
+
+
+class _Progress:
+    """One line per finished account, on a terminal only."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def __call__(self, result: Any) -> None:
+        self.done += 1
+        if sys.stderr.isatty():
+            found = sum(result.findings_by_plugin().values())
+            print(f"  [{self.done}] {result.account.id} {result.account.name}: {result.status}, "
+                  f"{found} findings, {len(result.errors)} errors, {result.seconds:.1f} s",
+                  file=sys.stderr)
+
+
+def render_summary(result: Any, registry: Any, seconds: float) -> str:
+    """The end-of-run summary a person reads."""
+    results = result.results or []
+    by_plugin: dict[str, int] = {}
+    regions: set[str] = set()
+    for r in results:
+        regions.update(r.regions)
+        for plugin, n in r.findings_by_plugin().items():
+            by_plugin[plugin] = by_plugin.get(plugin, 0) + n
+    statuses = {s: sum(1 for r in results if r.status == s) for s in ("ok", "partial", "failed")}
+    errors = [e for r in results for e in r.errors]
+    lines = [
+        f"Run {result.run_id}: {len(results)} accounts, {len(regions)} regions, "
+        f"{sum(by_plugin.values())} findings in {seconds:.1f} s",
+        "  accounts: " + ", ".join(f"{n} {s}" for s, n in statuses.items()),
+        "  findings by plugin: "
+        + (", ".join(f"{p} {by_plugin.get(p, 0)}" for p in sorted(set(by_plugin) | set(registry.names())))),
+    ]
+    incomplete = [r.account.id for r in results if not r.complete]
+    if incomplete:
+        lines.append(f"  incomplete (deadline reached): {', '.join(incomplete)}")
+    if errors:
+        lines.append(f"  errors ({len(errors)}):")
+        lines += [f"    {e.account_id} {e.region} {e.plugin}: {e.error}: {e.message}" for e in errors]
+    for failure in registry.failures:
+        lines.append(f"  plugin {failure.plugin.name} ({failure.plugin.distribution}) failed to "
+                     f"{failure.stage}: {failure.error}")
+    return "\n".join(lines)
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from collector_core.aws import Clients
+    from collector_core.findings import current_findings
+
+    _, config = load(args.config)
+    store = open_store(config, Clients())
+    try:
+        items = list(store.items())
+    except Exception as exc:
+        from collector_core.worker import error_of
+
+        print(f"aws-collector: cannot read the table {config.table!r}: {': '.join(error_of(exc))}",
+              file=sys.stderr)
+        return EXIT_FAILURES
+    findings = [
+        f for f in current_findings(items, dt.datetime.now(dt.timezone.utc))
+        if (not args.plugin or f["plugin"] == args.plugin)
+        and (not args.account or f["account_id"] == args.account)
+    ]
+    sys.stdout.write(render_findings(findings, args.format))
+    return EXIT_OK
+
+
+def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
+    """Findings as a table, a JSON array or CSV."""
+    if fmt == "json":
+        return json.dumps(findings, indent=2, sort_keys=True) + "\n"
+    if fmt == "csv":
+        from collector_core.store import SCHEMA_FIELDS
+
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=SCHEMA_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for f in findings:
+            writer.writerow({**f, "details": json.dumps(f["details"], sort_keys=True)})
+        return out.getvalue()
+    columns = ("plugin", "account_id", "region", "resource_id", "severity", "summary")
+    rows = [[str(f[c]) for c in columns] for f in findings]
+    widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines += ["  ".join(v[:w].ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(f"{len(findings)} findings")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    listing = registry.describe()
+    if args.json:
+        print(json.dumps(listing, indent=2, sort_keys=True))
+        return EXIT_OK
+    for plugin in listing["plugins"]:
+        print(f"{plugin['name']} ({plugin['distribution']} {plugin['version']})")
+        for c in plugin["collectors"]:
+            print(f"  {c['name']:<24} {c['scope']:<8} {c['summary']}")
+            print(f"  {'':<24} permissions: {', '.join(c['permissions']) or 'none'}")
+    for failed in listing["failed"]:
+        print(f"FAILED {failed['name']} ({failed['distribution']} {failed['version']}): "
+              f"could not {failed['stage']}: {failed['error']}")
+    return EXIT_OK
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from collector_core.iam_policy import member_policy
+
+    registry, config = load(args.config)
+    print(json.dumps(member_policy(config, registry), indent=2))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from collector_core.demo import run_demo
+
+    return run_demo(accounts=args.accounts, regions=args.regions)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

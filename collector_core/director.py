@@ -1,0 +1,114 @@
+"""The director: decide which accounts run, with which regions and collectors, and fan out.
+
+It never touches a member account: region discovery ("all") happens in each worker, which holds
+that account's credentials anyway, so the director's cost stays one call per account.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from collector_core.aws import Clients, home_region
+from collector_core.collector import Account
+from collector_core.config import Config
+from collector_core.events import AccountResult, WorkerEvent
+from collector_core.findings import iso
+from collector_core.logs import get_logger
+from collector_core.plugins import Registry
+from collector_core.store import Store
+
+
+class Invoker(Protocol):
+    """Runs one worker per event: in this process, or as asynchronous Lambda invocations."""
+
+    def invoke(self, events: list[WorkerEvent]) -> list[AccountResult] | None:
+        """Start every event; return the results when they ran here, None when they run elsewhere."""
+
+
+@dataclass
+class RunResult:
+    """A run as the director sees it."""
+
+    run_id: str
+    events: list[WorkerEvent]
+    results: list[AccountResult] | None = None  # None: workers run elsewhere (Lambda)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when anything failed that the run can see."""
+        return bool(self.errors) or any(r.status != "ok" for r in self.results or [])
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable by time, unique across concurrent runs."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def resolve_accounts(config: Config, clients: Clients) -> list[Account]:
+    """Accounts to run: the config's list, or the organization's ACTIVE accounts minus excludes."""
+    named = {a.id: a.name for a in config.accounts}
+    if not config.organization:
+        accounts = config.configured_accounts()
+    else:
+        org = clients.client("organizations", home_region())
+        accounts = []
+        for page in org.get_paginator("list_accounts").paginate():
+            for a in page["Accounts"]:
+                if a.get("Status", a.get("State")) == "ACTIVE":
+                    accounts.append(Account(a["Id"], named.get(a["Id"]) or a.get("Name") or a["Id"]))
+    return sorted({a.id: a for a in accounts if a.id not in config.exclude}.values(), key=lambda a: a.id)
+
+
+def plan_run(
+    config: Config, registry: Registry, accounts: Iterable[Account], run_id: str
+) -> list[WorkerEvent]:
+    """One event per account with its regions and its enabled collectors' merged options."""
+    return [
+        WorkerEvent(
+            run_id=run_id,
+            account=account,
+            regions=config.regions_for(account.id),
+            collectors=config.collectors_for(account.id, registry),
+            table=config.table,
+            role_name=config.role_name,
+            external_id=config.external_id,
+            ttl_days=config.ttl_days,
+        )
+        for account in accounts
+    ]
+
+
+def run(
+    config: Config,
+    registry: Registry,
+    invoker: Invoker,
+    *,
+    clients: Clients,
+    store: Store,
+    run_id: str | None = None,
+) -> RunResult:
+    """Resolve accounts, record the run, and hand one event per account to the invoker."""
+    run_id = run_id or new_run_id()
+    log = get_logger(run=run_id)
+    accounts = resolve_accounts(config, clients)
+    events = plan_run(config, registry, accounts, run_id)
+    now = dt.datetime.now(dt.timezone.utc)
+    record: dict[str, Any] = {
+        "pk": "RUN",
+        "sk": run_id,
+        "kind": "run",
+        "run_id": run_id,
+        "started": iso(now),
+        "expected": len(events),
+        "accounts": [e.account.id for e in events],
+        "ttl": int(now.timestamp()) + config.ttl_days * 86400,
+    }
+    store.put(record)
+    log.info("run_started", accounts=len(events))
+    results = invoker.invoke(events)
+    return RunResult(run_id=run_id, events=events, results=results)

@@ -1,0 +1,141 @@
+"""The messages between director and worker: the event for one account, and its result."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from collector_core.collector import Account
+
+
+class EventError(ValueError):
+    """A worker event that cannot be run; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class WorkerEvent:
+    """Everything one worker needs for one account; the same for Lambda and local runs."""
+
+    run_id: str
+    account: Account
+    regions: str | list[str]  # "all" is resolved by the worker, which can see the account
+    collectors: dict[str, dict[str, Any]]  # enabled collector name -> merged options
+    table: str
+    role_name: str
+    external_id: str | None = None
+    ttl_days: int = 7
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON payload of a Lambda invocation."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WorkerEvent:
+        """Parse and check a payload; raise EventError naming the bad field."""
+        if not isinstance(data, dict):
+            raise EventError(f"worker event: expected a JSON object, got {type(data).__name__}")
+        missing = [k for k in ("run_id", "account", "regions", "collectors", "table", "role_name") if k not in data]
+        if missing:
+            raise EventError(f"worker event: missing {', '.join(missing)}")
+        account = data["account"]
+        if not (isinstance(account, dict) and isinstance(account.get("id"), str)
+                and re.fullmatch(r"[0-9]{12}", account["id"])):
+            raise EventError("worker event: account must be {id: 12-digit string, name: string}")
+        regions = data["regions"]
+        if regions != "all" and not (isinstance(regions, list) and regions
+                                     and all(isinstance(r, str) and r for r in regions)):
+            raise EventError('worker event: regions must be "all" or a non-empty list of names')
+        collectors = data["collectors"]
+        if not (isinstance(collectors, dict) and all(isinstance(v, dict) for v in collectors.values())):
+            raise EventError("worker event: collectors must map collector names to option objects")
+        for key in ("run_id", "table", "role_name"):
+            if not isinstance(data[key], str) or not data[key]:
+                raise EventError(f"worker event: {key} must be a non-empty string")
+        ttl_days = data.get("ttl_days", 7)
+        if not isinstance(ttl_days, int) or isinstance(ttl_days, bool) or ttl_days < 1:
+            raise EventError("worker event: ttl_days must be a positive whole number")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise EventError(f"worker event: unknown fields {sorted(unknown)}")
+        return cls(
+            run_id=data["run_id"],
+            account=Account(account["id"], str(account.get("name") or account["id"])),
+            regions=regions,
+            collectors=collectors,
+            table=data["table"],
+            role_name=data["role_name"],
+            external_id=data.get("external_id"),
+            ttl_days=ttl_days,
+        )
+
+
+@dataclass
+class ScanError:
+    """Something that failed, with the names a person needs to find it."""
+
+    account_id: str
+    region: str  # "-" when not about one region
+    plugin: str  # "-" when not about one collector
+    error: str  # exception class or AWS error code
+    message: str
+
+
+@dataclass
+class Scan:
+    """One collector in one region (or "global"): what it found and what it cost."""
+
+    region: str
+    plugin: str
+    findings: int = 0
+    api_calls: int = 0
+    seconds: float = 0.0
+    ok: bool = False
+
+
+@dataclass
+class AccountResult:
+    """What a worker did for one account."""
+
+    run_id: str
+    account: Account
+    regions: list[str] = field(default_factory=list)
+    scans: list[Scan] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    written: int = 0
+    seconds: float = 0.0
+    complete: bool = True
+
+    @property
+    def status(self) -> str:
+        """ok, partial (some scans or writes failed, or the deadline cut it short) or failed."""
+        if not self.errors and self.complete:
+            return "ok"
+        return "partial" if any(s.ok for s in self.scans) else "failed"
+
+    def findings_by_plugin(self) -> dict[str, int]:
+        """Findings seen, per collector."""
+        out: dict[str, int] = {}
+        for scan in self.scans:
+            out[scan.plugin] = out.get(scan.plugin, 0) + scan.findings
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the scans that succeeded listed for resolving findings."""
+        data = asdict(self)
+        data["status"] = self.status
+        data["scanned_ok"] = [[s.region, s.plugin] for s in self.scans if s.ok]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccountResult:
+        """Read a result back from its stored form."""
+        return cls(
+            run_id=data["run_id"],
+            account=Account(**data["account"]),
+            regions=list(data.get("regions", [])),
+            scans=[Scan(**s) for s in data.get("scans", [])],
+            errors=[ScanError(**e) for e in data.get("errors", [])],
+            written=data.get("written", 0),
+            seconds=data.get("seconds", 0.0),
+            complete=data.get("complete", True),
+        )

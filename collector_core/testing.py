@@ -1,0 +1,140 @@
+"""Testing kit for plugin authors: pytest fixtures, loaded through the ``pytest11`` entry point.
+
+Installing aws-collector makes these fixtures available in any pytest run:
+
+- ``aws_credentials``: fake credentials and ``AWS_DEFAULT_REGION=us-east-1`` for one test;
+- ``mocked_aws``: moto's ``mock_aws()`` active for one test;
+- ``collector_context``: a factory for the ``ctx`` a collector receives;
+- ``register_plugin``: registers a plugin for one test, returns the resulting Registry.
+
+``run_collector(collector, ctx)`` runs a collector and checks its findings as the runtime would.
+Nothing heavy is imported here: pytest loads this module in every run, so moto, boto3 and
+structlog are imported inside the fixtures that need them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from collector_core.collector import Account, Collector, CollectorContext, Finding, Scope
+from collector_core.plugins import PluginError, PluginSpec, Registry, find_plugins, load_plugins
+
+TEST_ACCOUNT_ID = "123456789012"  # moto's default account
+TEST_REGION = "us-east-1"
+#: Variables that could point a test at a real account or endpoint; removed for every test.
+_REAL_AWS_ENV = ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE")
+
+ContextFactory = Callable[..., CollectorContext]
+RegisterPlugin = Callable[..., Registry]
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake AWS credentials and region in the environment, so no test can reach a real account."""
+    for name in _REAL_AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", TEST_REGION)
+
+
+@pytest.fixture
+def mocked_aws(aws_credentials: None) -> Iterator[None]:
+    """Moto's in-process AWS for the duration of one test."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def _test_plugins() -> list[tuple[PluginSpec, object]]:
+    """Plugins registered by ``register_plugin`` in the current test."""
+    return []
+
+
+@pytest.fixture
+def register_plugin(_test_plugins: list[tuple[PluginSpec, object]]) -> Iterator[RegisterPlugin]:
+    """Register a plugin module or object for one test; returns the Registry with it included."""
+
+    def register(plugin: object, name: str | None = None) -> Registry:
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        spec = PluginSpec(name=name or module.rpartition(".")[2], distribution="test", version="0", value=module)
+        _test_plugins.append((spec, plugin))
+        registry = _registry(_test_plugins)
+        failed = [f for f in registry.failures if f.plugin == spec]
+        if failed:  # the plugin under test must register cleanly; an installed one may not
+            raise PluginError(f"plugin {spec.name!r} failed to {failed[0].stage}: {failed[0].error}")
+        return registry
+
+    try:
+        yield register
+    finally:
+        _test_plugins.clear()
+
+
+@pytest.fixture
+def collector_context(
+    aws_credentials: None, _test_plugins: list[tuple[PluginSpec, object]]
+) -> ContextFactory:
+    """A factory for the ``ctx`` a collector receives, with boto3 clients for one region."""
+    from collector_core.aws import Clients
+
+    clients = Clients()
+
+    def make(
+        collector: Collector | str,
+        region: str = TEST_REGION,
+        account_id: str = TEST_ACCOUNT_ID,
+        account_name: str = "test",
+        options: Mapping[str, Any] | None = None,
+        now: dt.datetime | None = None,
+    ) -> CollectorContext:
+        from collector_core.logs import get_logger
+
+        if isinstance(collector, str):
+            collector = _registry(_test_plugins)[collector]
+        unknown = sorted(set(options or {}) - set(collector.options))
+        if unknown:  # the runtime rejects these in config, so a test should not pass them either
+            raise ValueError(f"collector {collector.name!r} has no option(s) {unknown}")
+        # A global collector runs once per account; its clients point at the partition's home region.
+        if collector.scope is Scope.GLOBAL:
+            region, client_region = "global", (TEST_REGION if region == "global" else region)
+        else:
+            client_region = region
+        return CollectorContext(
+            account=Account(account_id, account_name),
+            region=region,
+            options={**collector.options, **(options or {})},
+            log=get_logger(account=account_id, region=region, plugin=collector.name),
+            now=now or dt.datetime.now(dt.timezone.utc),
+            clients=clients.client,
+            client_region=client_region,
+        )
+
+    return make
+
+
+def run_collector(collector: Collector, ctx: CollectorContext) -> list[Finding | Mapping[str, Any]]:
+    """Run ``collector.collect(ctx)`` to the end; fail on any finding the runtime would drop."""
+    from collector_core.findings import BadFinding, normalise
+
+    findings = list(collector.collect(ctx) or ())
+    for item in findings:
+        try:
+            normalise(item)
+        except BadFinding as exc:
+            raise AssertionError(f"collector {collector.name!r} yielded a bad finding: {exc}") from None
+    return findings
+
+
+def _registry(extra: list[tuple[PluginSpec, object]]) -> Registry:
+    """Installed plugins plus the test's own; an installed copy of a test's plugin is left out."""
+    own = {spec.value for spec, _ in extra}
+    installed = [s for s in find_plugins() if s.value.partition(":")[0] not in own]
+    return load_plugins(installed, extra=list(extra))
