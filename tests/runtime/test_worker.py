@@ -1,0 +1,178 @@
+"""The worker in-process on moto: what lands, what is recorded when parts fail, deadlines."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from collector_core import Account, Collector, Finding, Scope
+from collector_core.aws import Clients
+from collector_core.events import WorkerEvent
+from collector_core.findings import current_findings
+from collector_core.plugins import PluginSpec, Registry
+from collector_core.store import Store
+from collector_core.worker import run_account
+
+ACCOUNT = Account("111111111111", "prod")
+SPEC = PluginSpec("test", "test-dist", "1.0", "tests")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def store(aws: None) -> Store:
+    s = Store("findings", boto3.client("dynamodb"))
+    s.ensure_table()
+    return s
+
+
+def registry(*collectors: Collector) -> Registry:
+    r = Registry()
+    for c in collectors:
+        r.add(c, SPEC)
+    return r
+
+
+def event(reg: Registry, regions: Any = ("us-east-1", "eu-west-1"), run_id: str = "20260101T000000Z-aaaaaa") -> WorkerEvent:
+    return WorkerEvent(run_id=run_id, account=ACCOUNT, regions=list(regions) if regions != "all" else "all",
+                       collectors={n: dict(reg[n].options) for n in reg.names()}, table="findings",
+                       role_name="reader")
+
+
+def regional(name: str, collect: Any, **kw: Any) -> Collector:
+    return Collector(name=name, scope=Scope.REGIONAL, summary=name, collect=collect, **kw)
+
+
+def one_per_region(ctx: Any) -> Iterator[Finding]:
+    yield Finding(resource_id=f"r-{ctx.region}", summary=f"thing in {ctx.region}", details={"cost": 1.5})
+
+
+def stored(store: Store) -> list[dict[str, Any]]:
+    return current_findings(store.items(), dt.datetime.now(dt.timezone.utc))
+
+
+def test_every_region_and_collector_lands_tagged_with_plugin_and_account(store: Store) -> None:
+    def global_one(ctx: Any) -> Iterator[dict[str, Any]]:
+        yield {"resource_id": "g-1", "summary": "global thing", "severity": "high"}
+
+    reg = registry(regional("regional_one", one_per_region),
+                   Collector(name="global_one", scope=Scope.GLOBAL, summary="g", collect=global_one))
+    result = run_account(event(reg), registry=reg, clients=Clients(), store=store)
+
+    assert result.status == "ok" and result.complete and result.written == 3
+    rows = {(f["plugin"], f["region"], f["resource_id"]) for f in stored(store)}
+    assert rows == {("regional_one", "us-east-1", "r-us-east-1"), ("regional_one", "eu-west-1", "r-eu-west-1"),
+                    ("global_one", "global", "g-1")}
+    row = next(f for f in stored(store) if f["resource_id"] == "g-1")
+    assert (row["account_id"], row["account_name"], row["severity"]) == ("111111111111", "prod", "high")
+    assert next(f for f in stored(store) if f["resource_id"] == "r-us-east-1")["details"] == {"cost": 1.5}
+
+
+def test_a_failing_collector_and_bad_findings_are_recorded_and_the_rest_lands(store: Store) -> None:
+    def broken(ctx: Any) -> Iterator[Finding]:
+        yield Finding(resource_id="before-crash", summary="kept")
+        raise RuntimeError("plugin bug")
+
+    def malformed(ctx: Any) -> Iterator[Any]:
+        yield {"summary": "no resource id"}
+        yield {"resource_id": "x", "summary": "object", "details": {"obj": object()}}
+        yield {"resource_id": "big", "summary": "huge", "details": {"blob": "x" * 500_000}}
+        yield 3.14
+        yield {"resource_id": "good", "summary": "fine", "details": {"when": dt.date(2026, 1, 1), "tags": {"a"}}}
+
+    reg = registry(regional("ok_one", one_per_region), regional("broken", broken),
+                   regional("malformed", malformed))
+    result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
+
+    assert result.status == "partial"
+    ids = {f["resource_id"] for f in stored(store)}
+    assert ids == {"r-us-east-1", "before-crash", "good"}
+    errors = {(e.plugin, e.error) for e in result.errors}
+    assert ("broken", "RuntimeError") in errors
+    assert [e.plugin for e in result.errors].count("malformed") == 4
+    assert all(e.account_id == ACCOUNT.id and e.region == "us-east-1" for e in result.errors)
+    good = next(f for f in stored(store) if f["resource_id"] == "good")
+    assert good["details"] == {"when": "2026-01-01", "tags": ["a"]}
+
+
+def test_a_hanging_collector_is_cut_off_at_the_deadline(store: Store) -> None:
+    release = threading.Event()
+
+    def hangs(ctx: Any) -> Iterator[Finding]:
+        yield Finding(resource_id="first", summary="before the hang")
+        release.wait(30)
+
+    reg = registry(regional("fine", one_per_region), regional("hangs", hangs))
+    started = time.monotonic()
+    result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store,
+                         deadline=time.monotonic() + 2)
+    release.set()
+    assert time.monotonic() - started < 10
+    assert not result.complete and result.status == "partial"
+    assert any(e.error == "DeadlineExceeded" for e in result.errors)
+    assert {f["resource_id"] for f in stored(store)} >= {"r-us-east-1"}
+
+
+def test_failed_scans_resolve_nothing_and_successful_scans_resolve(store: Store) -> None:
+    volumes = {"us-east-1": ["a", "b"], "eu-west-1": ["c"]}
+    fail_in: set[str] = set()
+
+    def listed(ctx: Any) -> Iterator[Finding]:
+        if ctx.region in fail_in:
+            raise PermissionError("AccessDenied")
+        for v in volumes[ctx.region]:
+            yield Finding(resource_id=v, summary=v)
+
+    reg = registry(regional("vols", listed))
+    run_account(event(reg, run_id="20260101T000000Z-000001"), registry=reg, clients=Clients(), store=store)
+    volumes["us-east-1"], volumes["eu-west-1"] = ["b"], []
+    fail_in.add("eu-west-1")
+    run_account(event(reg, run_id="20260102T000000Z-000002"), registry=reg, clients=Clients(), store=store)
+    # "a" resolved (us-east-1 scanned fine); "c" stays open because eu-west-1 failed this time.
+    assert {f["resource_id"] for f in stored(store)} == {"b", "c"}
+
+
+def test_first_seen_survives_a_rerun_and_keys_do_not_duplicate(store: Store) -> None:
+    reg = registry(regional("ok_one", one_per_region))
+    later = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    run_account(event(reg, run_id="20260101T000000Z-000001"), registry=reg, clients=Clients(), store=store,
+                now=dt.datetime(2029, 1, 1, tzinfo=dt.timezone.utc))
+    run_account(event(reg, run_id="20260102T000000Z-000002"), registry=reg, clients=Clients(), store=store,
+                now=later)
+    rows = [i for i in store.items() if i.get("kind") == "finding"]
+    assert len(rows) == 2
+    assert {r["first_seen"] for r in rows} == {"2029-01-01T00:00:00Z"}
+    assert {r["last_seen"] for r in rows} == {"2030-01-01T00:00:00Z"}
+
+
+def test_all_regions_means_enabled_ones_in_this_partition(store: Store) -> None:
+    reg = registry(regional("ok_one", one_per_region))
+    result = run_account(event(reg, regions="all"), registry=reg, clients=Clients(), store=store)
+    assert "us-east-1" in result.regions and "eu-west-1" in result.regions
+    assert not [r for r in result.regions if r.startswith(("cn-", "us-gov-"))]
+    assert result.written == len(result.regions)
+
+
+def test_account_run_record_keeps_counts_errors_and_calls(store: Store) -> None:
+    def calls_ec2(ctx: Any) -> Iterator[Finding]:
+        ctx.client("ec2").describe_volumes()
+        ctx.client("ec2").describe_security_groups()
+        yield Finding(resource_id="v", summary="v")
+
+    reg = registry(regional("ec2_two_calls", calls_ec2))
+    result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
+    assert [(s.plugin, s.api_calls, s.findings, s.ok) for s in result.scans] == [("ec2_two_calls", 2, 1, True)]
+    record = store.account_runs(ACCOUNT.id)[0]
+    assert record["status"] == "ok"
+    assert json.loads(record["result"])["scanned_ok"] == [["us-east-1", "ec2_two_calls"]]
