@@ -222,8 +222,8 @@ def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
     columns = ("plugin", "account_id", "region", "resource_id", "severity", "summary")
     rows = [[str(f[c]) for c in columns] for f in findings]
     widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines += ["  ".join(v[:w].ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip()]
+    lines += ["  ".join(v[:w].ljust(w) for v, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     lines.append(f"{len(findings)} findings")
     return "\n".join(lines) + "\n"
 

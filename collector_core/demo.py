@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from typing import Any, TextIO
 
 from collector_core import director
 from collector_core.aws import Clients, home_region
@@ -15,7 +16,7 @@ from collector_core.simulate import DEFAULT_REGIONS, moto_server, seed_organizat
 from collector_core.store import Store
 
 
-def run_demo(*, accounts: int = 3, regions: int = 3, out=None) -> int:  # type: ignore[no-untyped-def]
+def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) -> int:
     """Start moto's server, seed an organization, run director -> workers -> table, report."""
     out = out or sys.stdout
     region_names = list(DEFAULT_REGIONS + ("us-west-2", "eu-central-1", "ap-northeast-1"))[:regions]
@@ -49,7 +50,7 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out=None) -> int:  # type: 
     return 0 if not (missing or extra or result.failed) else 1
 
 
-def render_report(findings: list[dict]) -> str:  # type: ignore[type-arg]
+def render_report(findings: list[dict[str, Any]]) -> str:
     """Findings grouped by plugin, then account and region."""
     lines: list[str] = []
     for plugin in sorted({f["plugin"] for f in findings}):

@@ -7,7 +7,7 @@ collectors with one name stop start-up with both distributions named.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -130,11 +130,11 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def find_plugins(env: dict[str, str] | None = None) -> list[PluginSpec]:
+def find_plugins(env: Mapping[str, str] | None = None) -> list[PluginSpec]:
     """Entry points in the group, one per (distribution, name), filtered by allow/block lists."""
-    env = os.environ if env is None else env
-    allow = _names(env.get(ALLOW_ENV))
-    block = _names(env.get(BLOCK_ENV))
+    environ: Mapping[str, str] = os.environ if env is None else env
+    allow = _names(environ.get(ALLOW_ENV))
+    block = _names(environ.get(BLOCK_ENV))
     found: dict[tuple[str, str], PluginSpec] = {}
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
@@ -217,6 +217,11 @@ def _check_collector(collector: object, plugin: PluginSpec) -> None:
         raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r} has no Scope")
     if not callable(collector.collect):
         raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r}.collect is not callable")
+    # "enabled" is the runtime's own switch in every collector's config section.
+    if "enabled" in collector.options:
+        raise PluginError(
+            f"plugin {plugin.name!r}: collector {collector.name!r} may not have an option 'enabled'"
+        )
 
 
 def _fail(registry: Registry, failure: PluginFailure, strict: bool) -> None:

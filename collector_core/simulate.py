@@ -5,6 +5,7 @@ access key, which edits moto's in-process IAM backend (the server runs in this p
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -79,10 +80,8 @@ def seed_organization(
     now = now or dt.datetime.now(dt.timezone.utc)
     session = boto3.session.Session(**_session_args())
     org = session.client("organizations", endpoint_url=endpoint, region_name="us-east-1")
-    try:
+    with contextlib.suppress(org.exceptions.AlreadyInOrganizationException):
         org.create_organization(FeatureSet="ALL")
-    except org.exceptions.AlreadyInOrganizationException:
-        pass
     management = org.describe_organization()["Organization"]["MasterAccountId"]
     sim = SimulatedOrg(endpoint=endpoint, management=management, accounts=[], regions=list(regions))
     for i in range(accounts):

@@ -44,7 +44,8 @@ def registry(*collectors: Collector) -> Registry:
     return r
 
 
-def event(reg: Registry, regions: Any = ("us-east-1", "eu-west-1"), run_id: str = "20260101T000000Z-aaaaaa") -> WorkerEvent:
+def event(reg: Registry, regions: Any = ("us-east-1", "eu-west-1"),
+          run_id: str = "20260101T000000Z-aaaaaa") -> WorkerEvent:
     return WorkerEvent(run_id=run_id, account=ACCOUNT, regions=list(regions) if regions != "all" else "all",
                        collectors={n: dict(reg[n].options) for n in reg.names()}, table="findings",
                        role_name="reader")
