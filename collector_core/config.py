@@ -6,6 +6,7 @@ source, the key path and what was expected, so a bad config never half-runs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -184,6 +185,7 @@ def read_source(source: str) -> str:
         raise ConfigError(f"{source}: not UTF-8 text; expected a YAML file") from None
 
 
+@functools.lru_cache(maxsize=1)
 def known_regions() -> list[str]:
     """Every region botocore knows, across partitions."""
     import botocore.session
