@@ -7,7 +7,9 @@ Installing aws-collector makes these fixtures available in any pytest run:
 - ``collector_context``: a factory for the ``ctx`` a collector receives;
 - ``register_plugin``: registers a plugin for one test, returns the resulting Registry.
 
-``run_collector(collector, ctx)`` runs a collector and checks its findings as the runtime would.
+``run_collector(collector, ctx)`` runs a collector and returns its findings as the runtime stores
+them, failing on any the runtime would drop.
+
 Nothing heavy is imported here: pytest loads this module in every run, so moto, boto3 and
 structlog are imported inside the fixtures that need them.
 """
@@ -64,7 +66,8 @@ def register_plugin(_test_plugins: list[tuple[PluginSpec, object]]) -> Iterator[
 
     def register(plugin: object, name: str | None = None) -> Registry:
         module = getattr(plugin, "__name__", type(plugin).__name__)
-        spec = PluginSpec(name=name or module.rpartition(".")[2], distribution="test", version="0", value=module)
+        name = name or module.rpartition(".")[2]
+        spec = PluginSpec(name=name, distribution="test", version="0", value=module)
         _test_plugins.append((spec, plugin))
         registry = _registry(_test_plugins)
         failed = [f for f in registry.failures if f.plugin == spec]
@@ -112,7 +115,7 @@ def collector_context(
             region=region,
             options={**collector.options, **(options or {})},
             log=get_logger(account=account_id, region=region, plugin=collector.name),
-            now=now or dt.datetime.now(dt.timezone.utc),
+            now=now or dt.datetime.now(dt.UTC),
             clients=clients.client,
             client_region=client_region,
         )
@@ -120,15 +123,15 @@ def collector_context(
     return make
 
 
-def run_collector(collector: Collector, ctx: CollectorContext) -> list[Finding | Mapping[str, Any]]:
-    """Run ``collector.collect(ctx)`` to the end; fail on any finding the runtime would drop."""
+def run_collector(collector: Collector, ctx: CollectorContext) -> list[Finding]:
+    """Run ``collector.collect(ctx)`` to the end: its findings as the runtime would store them."""
     from collector_core.findings import BadFinding, normalise
 
-    findings = list(collector.collect(ctx) or ())
-    for item in findings:
+    findings = []
+    for item in collector.collect(ctx) or ():
         try:
-            normalise(item)
-        except BadFinding as exc:
+            findings.append(normalise(item))
+        except BadFinding as exc:  # the runtime would drop it; a test should fail instead
             raise AssertionError(f"collector {collector.name!r} yielded a bad finding: {exc}") from None
     return findings
 

@@ -1,0 +1,93 @@
+"""`aws-collector plugins`: what a user sees of installed and broken plugins."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts the CLI in a fresh interpreter
+
+BUILT_INS = {"unattached_ebs", "iam_key_age", "open_security_groups"}
+
+
+def aws_collector(*args: str, pythonpath: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh interpreter, as a user would, with no plugin variables set."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_COLLECTOR_")}
+    if pythonpath:
+        environ["PYTHONPATH"] = str(pythonpath)
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "collector_core.cli", *args],
+        capture_output=True, text=True, env=environ, timeout=120,
+    )
+
+
+@pytest.fixture
+def broken_plugin(tmp_path: Path) -> Path:
+    """A directory holding an installed distribution whose plugin fails to import."""
+    info = tmp_path / "aws_collector_broken-2.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aws-collector-broken\nVersion: 2.0\n")
+    (info / "entry_points.txt").write_text("[aws_collector.plugins]\nbroken = aws_collector_broken\n")
+    (tmp_path / "aws_collector_broken.py").write_text("import a_module_that_is_not_installed\n")
+    return tmp_path
+
+
+def test_json_lists_built_in_plugins_and_their_collectors() -> None:
+    result = aws_collector("plugins", "--json")
+
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert set(listing) == {"plugins", "failed"}
+    assert listing["failed"] == []
+    plugins = {p["name"]: p for p in listing["plugins"]}
+    assert set(plugins) >= BUILT_INS
+    for name in BUILT_INS:
+        plugin = plugins[name]
+        assert set(plugin) == {"name", "distribution", "version", "module", "collectors"}
+        assert plugin["distribution"] == "aws-collector"
+        assert plugin["module"] == f"aws_collector_plugins.{name}"
+        [collector] = plugin["collectors"]
+        assert set(collector) == {"name", "scope", "summary", "permissions", "options"}
+        assert collector["name"] == name and collector["permissions"]
+    assert plugins["iam_key_age"]["collectors"][0]["scope"] == "global"
+    assert plugins["unattached_ebs"]["collectors"][0]["scope"] == "regional"
+
+
+def test_text_lists_plugin_and_collector_names() -> None:
+    result = aws_collector("plugins")
+
+    assert result.returncode == 0, result.stderr
+    for name in BUILT_INS:
+        assert name in result.stdout
+    assert "aws-collector" in result.stdout
+    assert "ec2:DescribeVolumes" in result.stdout
+    assert "FAILED" not in result.stdout
+
+
+def test_broken_plugin_shows_under_failed_while_built_ins_still_load(broken_plugin: Path) -> None:
+    result = aws_collector("plugins", "--json", pythonpath=broken_plugin)
+
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    [failed] = listing["failed"]
+    assert failed["name"] == "broken"
+    assert (failed["distribution"], failed["version"]) == ("aws-collector-broken", "2.0")
+    assert failed["stage"] == "load"
+    assert "ModuleNotFoundError" in failed["error"] and "a_module_that_is_not_installed" in failed["error"]
+    assert {p["name"] for p in listing["plugins"]} >= BUILT_INS
+
+    text = aws_collector("plugins", pythonpath=broken_plugin)
+    assert "broken" in text.stdout and "aws-collector-broken" in text.stdout
+    assert all(name in text.stdout for name in BUILT_INS)
+
+
+def test_strict_mode_turns_a_broken_plugin_into_a_usage_error(broken_plugin: Path) -> None:
+    result = aws_collector("plugins", pythonpath=broken_plugin, AWS_COLLECTOR_STRICT_PLUGINS="1")
+
+    assert result.returncode == 2
+    assert "broken" in result.stderr and "aws-collector-broken" in result.stderr
