@@ -60,11 +60,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--account", help="only this account id")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
+    p = command("notify", cmd_notify, "send the current findings report (Slack, email, stdout)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--slack-webhook", metavar="URL", help="post to this Slack incoming webhook")
+    p.add_argument("--email", metavar="ADDR", action="append",
+                   help="email this address through SES (repeatable; sender from notify.email.sender)")
+    p.add_argument("--stdout", action="store_true", help="print the report")
+
     p = command("plugins", cmd_plugins, "list discovered plugins and collectors")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("iam-policy", cmd_iam_policy, "print the member role's least-privilege policy")
     p.add_argument("--config", required=True)
+    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
+                   help="the policy document (default), or the member role's StackSet template")
 
     p = command("demo", cmd_demo, "run the whole pipeline against a simulated organization")
     p.add_argument("--accounts", type=_positive, default=3, help="simulated accounts (default 3)")
@@ -124,8 +133,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"aws-collector: cannot reach the table {config.table!r}: {exc}", file=sys.stderr)
         return EXIT_FAILURES
     progress = _Progress()
+    completed: list[str] = []  # the run id, once the last worker has counted itself done
+    report_on_completion = bool(config.notify.get("on_run_complete", bool(config.notify)))
     invoker = LocalInvoker(registry=registry, clients=clients, store=store,
-                           concurrency=args.concurrency, timeout=args.timeout, on_result=progress)
+                           concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
+                           on_run_complete=completed.append if report_on_completion else None)
     try:
         result = director.run(config, registry, invoker, clients=clients, store=store)
     except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
@@ -135,7 +147,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"aws-collector: the run could not start: {code}: {message}", file=sys.stderr)
         return EXIT_FAILURES
     print(render_summary(result, registry, time.monotonic() - started))
-    return EXIT_FAILURES if result.failed else EXIT_OK
+    from collector_core import metrics
+
+    metrics.emit(result.results or [], config.metrics, clients=clients)  # never fails the run
+    notified = all([_notify_run(run_id, config, registry, store, clients) for run_id in completed])
+    return EXIT_FAILURES if result.failed or not notified else EXIT_OK
+
+
+def _notify_run(run_id: str, config: Any, registry: Any, store: Any, clients: Any) -> bool:
+    """Send a finished run's report once; False if it could not be sent."""
+    from collector_core.notifier import notify_run_complete
+
+    try:
+        result = notify_run_complete(run_id, config, registry=registry, store=store, clients=clients)
+    except Exception as exc:
+        from collector_core.worker import error_of
+
+        print(f"aws-collector: the report could not be built: {': '.join(error_of(exc))}", file=sys.stderr)
+        return False
+    for channel, error in result.failures if result else []:
+        print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
+    return result is None or result.ok
 
 
 class _Progress:
@@ -228,6 +260,39 @@ def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    from collector_core.aws import Clients
+    from collector_core.notifier import Channels, notify
+
+    registry, config = load(args.config)
+    channels = Channels.from_config(config)
+    if args.slack_webhook or args.email or args.stdout:  # flags replace the config's channels
+        if args.slack_webhook and not args.slack_webhook.startswith(("https://", "http://")):
+            raise UsageError("--slack-webhook: expected an https:// webhook URL")
+        email = None
+        if args.email:
+            settings = dict(config.notify.get("email") or {})
+            if not settings.get("sender"):
+                raise UsageError(f"{args.config}: --email needs notify.email.sender, the SES-verified "
+                                 "address to send from")
+            email = {**settings, "recipients": args.email}
+        slack = {"webhook_url": args.slack_webhook} if args.slack_webhook else None
+        channels = Channels(stdout=args.stdout, slack=slack, email=email)
+    clients = Clients()
+    try:
+        result = notify(config, registry=registry, store=open_store(config, clients), clients=clients,
+                        channels=channels)
+    except Exception as exc:
+        from collector_core.worker import error_of
+
+        print(f"aws-collector: cannot read the table {config.table!r}: {': '.join(error_of(exc))}",
+              file=sys.stderr)
+        return EXIT_FAILURES
+    for channel, error in result.failures:
+        print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILURES
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     registry = load_registry()
     listing = registry.describe()
@@ -246,10 +311,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_iam_policy(args: argparse.Namespace) -> int:
-    from collector_core.iam_policy import member_policy
+    from collector_core.iam_policy import collector_actions, enabled_collectors, member_policy, member_role_template
 
     registry, config = load(args.config)
-    print(json.dumps(member_policy(config, registry), indent=2))
+    if args.format == "cloudformation":
+        actions = collector_actions(registry, enabled_collectors(config, registry))
+        sys.stdout.write(member_role_template(actions, role_name=config.role_name))
+    else:
+        print(json.dumps(member_policy(config, registry), indent=2))
     return EXIT_OK
 
 

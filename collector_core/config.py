@@ -228,7 +228,8 @@ def config_schema(registry: Registry) -> dict[str, Any]:
             "table": {**name_str, "pattern": r"^[A-Za-z0-9_.-]{3,255}$", "expected": "a DynamoDB table name"},
             "ttl_days": {"type": "integer", "minimum": 1, "maximum": 3650, "expected": "whole days, 1 to 3650"},
             "role_name": {**name_str, "pattern": r"^[\w+=,.@/-]{1,64}$", "expected": "an IAM role name"},
-            "external_id": {**name_str, "pattern": r"^[\w+=,.@:/-]{2,1224}$", "expected": "an STS external id"},
+            "external_id": {**name_str, "pattern": r"^[\w+=,.@:/-]{2,1224}$", "expected": "an STS external id",
+                            "secret": True},
             "regions": regions,
             "organization": {
                 "type": "object",
@@ -276,9 +277,91 @@ def config_schema(registry: Registry) -> dict[str, Any]:
                 },
                 "expected": "a list of mutes",
             },
-            "notify": {"type": "object", "expected": "a mapping of notification settings"},
-            "metrics": {"type": "object", "expected": "a mapping of metrics settings"},
+            "notify": _notify_schema(region, name_str),
+            "metrics": _metrics_schema(name_str),
         },
+    }
+
+
+ENV_NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "expected": "an environment variable name"}
+WEBHOOK_KEYS = ("webhook_url", "webhook_url_env", "webhook_url_ssm", "webhook_url_secret")
+METRICS_SINKS = ("none", "emf", "cloudwatch", "wavefront")
+
+
+def _notify_schema(region: dict[str, Any], name_str: dict[str, Any]) -> dict[str, Any]:
+    """notify: where reports go. Nodes marked ``secret`` never echo their value in errors."""
+    address = {"type": "string", "pattern": r"^([^<>@]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$",
+               "expected": "an email address"}
+    slack = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "webhook_url": {"type": "string", "pattern": r"^https?://\S+$", "secret": True,
+                            "expected": "an https:// webhook URL"},
+            "webhook_url_env": ENV_NAME,
+            "webhook_url_ssm": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-/]{1,2048}$",
+                                "expected": "an SSM parameter name (a SecureString)"},
+            "webhook_url_secret": {**name_str, "expected": "a Secrets Manager secret name or ARN"},
+            "max_findings_per_plugin": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                        "expected": "a whole number, 1 to 1000"},
+        },
+        "oneOf": [{"required": [key]} for key in WEBHOOK_KEYS],
+        "secret": True,
+        "expected": f"a mapping with exactly one of {', '.join(WEBHOOK_KEYS)}",
+    }
+    email = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["sender", "recipients"],
+        "properties": {
+            "sender": address,
+            "recipients": {"type": "array", "items": address, "minItems": 1, "uniqueItems": True,
+                           "expected": "a list of email addresses"},
+            "region": region,
+        },
+        "expected": "a mapping with sender, recipients and optional region",
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "slack": slack,
+            "email": email,
+            "stdout": {"type": "boolean", "expected": "true or false"},
+            "on_run_complete": {"type": "boolean", "expected": "true or false"},
+        },
+        "expected": "a mapping with slack, email, stdout and on_run_complete",
+    }
+
+
+def _metrics_schema(name_str: dict[str, Any]) -> dict[str, Any]:
+    """metrics: which sinks a run's metrics go to."""
+    sink = {"enum": list(METRICS_SINKS), "expected": f"one of {', '.join(METRICS_SINKS)}"}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "sink": {"anyOf": [sink, {"type": "array", "items": sink, "minItems": 1, "uniqueItems": True}],
+                     "expected": f"one of {', '.join(METRICS_SINKS)}, or a list of them"},
+            "namespace": {
+                "type": "string", "pattern": r"^[^:][^\s]{0,254}$",
+                "expected": "a CloudWatch namespace (1-255 characters, no spaces, not starting with ':')",
+            },
+            "wavefront": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "proxy": {"type": "string", "pattern": r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$",
+                              "expected": "host:port of a Wavefront proxy"},
+                    "url": {"type": "string", "pattern": r"^https?://\S+$", "expected": "an http(s) URL"},
+                    "token_env": ENV_NAME,
+                    "source": {**name_str, "expected": "a source name"},
+                },
+                "oneOf": [{"required": ["proxy"]}, {"required": ["url"]}],
+                "expected": "a mapping with proxy (host:port) or url (with token_env for direct ingestion)",
+            },
+        },
+        "expected": "a mapping with sink, namespace and wavefront",
     }
 
 
@@ -338,7 +421,8 @@ def _explain(err: jsonschema.ValidationError, registry: Registry) -> str:
     if err.validator == "required":
         return f"{path or '(top level)'}: {err.message.replace(' is a required property', '')} is required"
     expected = schema.get("expected") or err.message
-    return f"{path or '(top level)'}: expected {expected}, got {_show(err.instance)}"
+    got = "a value not shown here (it may be a secret)" if schema.get("secret") else _show(err.instance)
+    return f"{path or '(top level)'}: expected {expected}, got {got}"
 
 
 def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
@@ -353,6 +437,13 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
                     f"also at accounts[{seen[account['id']]}]; expected each account once"
                 )
             seen.setdefault(account["id"], i)
+    metrics = doc.get("metrics")
+    if isinstance(metrics, dict):
+        sinks = metrics.get("sink")
+        if (sinks == "wavefront" or (isinstance(sinks, list) and "wavefront" in sinks)) \
+                and "wavefront" not in metrics:
+            problems.append("metrics.wavefront: required when metrics.sink includes wavefront; "
+                            "expected a mapping with proxy (host:port) or url")
     org = doc.get("organization")
     org_on = isinstance(org, dict) and org.get("enabled") is True
     if not doc.get("accounts") and not org_on:

@@ -4,14 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from collector_core import director
 from collector_core.aws import Clients, home_region
 from collector_core.config import parse_config
 from collector_core.findings import current_findings
 from collector_core.invokers import LocalInvoker
+from collector_core.notifier import build_report
 from collector_core.plugins import load_plugins
+from collector_core.report_text import render
 from collector_core.simulate import DEFAULT_REGIONS, moto_server, seed_organization
 from collector_core.store import Store
 
@@ -39,9 +41,11 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
         from collector_core.cli import render_summary
 
         print(render_summary(result, registry, time.monotonic() - started), file=out)
-        findings = current_findings(store.items(), dt.datetime.now(dt.timezone.utc))
+        items = list(store.items())  # one scan serves the report and the ground-truth check
+        now = dt.datetime.now(dt.timezone.utc)
+        findings = current_findings(items, now)
         print(file=out)
-        print(render_report(findings), file=out)
+        print(render(build_report(items, now=now, registry=registry, run_id=result.run_id)), file=out)
         seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"]) for f in findings}
         missing, extra = sim.expected - seen, seen - sim.expected
         verdict = "matches" if not (missing or extra) else f"DIFFERS ({len(missing)} missing, {len(extra)} extra)"
@@ -49,14 +53,3 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
               file=out)
     return 0 if not (missing or extra or result.failed) else 1
 
-
-def render_report(findings: list[dict[str, Any]]) -> str:
-    """Findings grouped by plugin, then account and region."""
-    lines: list[str] = []
-    for plugin in sorted({f["plugin"] for f in findings}):
-        group = [f for f in findings if f["plugin"] == plugin]
-        lines.append(f"== {plugin} ({len(group)})")
-        for f in group:
-            lines.append(f"  {f['account_id']} {f['account_name']:<10} {f['region']:<15} "
-                         f"{f['severity']:<8} {f['summary']}")
-    return "\n".join(lines) if lines else "No findings."

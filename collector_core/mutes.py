@@ -1,0 +1,55 @@
+"""Mutes: which findings the notifier leaves out of messages, and which mutes have just expired.
+
+A mute applies through the whole of its ``expires`` day (UTC) and no longer from the day after.
+Patterns are shell globs (``*``, ``?``, ``[...]``), matched case-sensitively as AWS ids are.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
+from typing import Any
+
+from collector_core.config import Mute
+
+
+def is_active(mute: Mute, today: dt.date) -> bool:
+    """True while the mute has not expired."""
+    return mute.expires is None or today <= mute.expires
+
+
+def matches(mute: Mute, finding: Mapping[str, Any]) -> bool:
+    """True when the mute's plugin, account, region and resource patterns all match the finding."""
+    return (
+        mute.plugin == finding.get("plugin")
+        and fnmatchcase(str(finding.get("account_id", "")), mute.account)
+        and fnmatchcase(str(finding.get("region", "")), mute.region)
+        and fnmatchcase(str(finding.get("resource_id", "")), mute.resource)
+    )
+
+
+def mute_for(finding: Mapping[str, Any], mutes: Iterable[Mute], today: dt.date) -> Mute | None:
+    """The first active mute that covers a finding, if any."""
+    return next((m for m in mutes if is_active(m, today) and matches(m, finding)), None)
+
+
+def newly_expired(mutes: Iterable[Mute], today: dt.date, previous_report: dt.date | None) -> list[Mute]:
+    """Mutes that have expired since the previous report (all expired ones if there was none).
+
+    This is what lets the report mention an expiry once rather than forever.
+    """
+    return [
+        m for m in mutes
+        if m.expires is not None and not is_active(m, today)
+        and (previous_report is None or is_active(m, previous_report))
+    ]
+
+
+def describe(mute: Mute) -> str:
+    """One line naming what a mute covers and why."""
+    where = [f"account {mute.account}" if mute.account != "*" else "",
+             f"region {mute.region}" if mute.region != "*" else "",
+             f"resource {mute.resource}" if mute.resource != "*" else ""]
+    scope = ", ".join(w for w in where if w) or "everything"
+    until = f", expires {mute.expires.isoformat()}" if mute.expires else ""
+    return f"{mute.plugin}: {scope} ({mute.reason}{until})"

@@ -1,0 +1,248 @@
+"""The report as Slack Block Kit messages, posted to an incoming webhook.
+
+Slack's limits (docs.slack.dev, Block Kit reference): at most 50 blocks a message, 3000
+characters in a section's text, 150 in a header's. Beyond those, Slack also rejects messages
+whose blocks hold about 13,000 characters in all (``msg_blocks_too_long``, reported in
+slackapi/bolt-js#2509), so a message stays under MESSAGE_CHARS. A report that does not fit is
+summarised (the first findings of each plugin, then a count) and split over several messages,
+never dropped. Posting is paced at about one message a second, Slack's rate for webhooks, and a
+429 is retried after its Retry-After.
+
+The webhook URL is a secret: it is read from config, an environment variable, SSM or Secrets
+Manager, and never appears in a log line or an error message (only its host does).
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from collector_core import mutes as mute_rules
+from collector_core.aws import Clients, home_region
+from collector_core.notifier import Entry, Report
+from collector_core.report_text import section_title
+
+MAX_BLOCKS = 50
+SECTION_CHARS = 3000
+HEADER_CHARS = 150
+MESSAGE_CHARS = 12_000
+MAX_LINES_PER_PLUGIN = 40  # open findings listed per plugin before "and N more"
+MAX_RESOLVED_PER_PLUGIN = 10
+MAX_PROBLEMS = 20
+MAX_RETRY_AFTER = 60.0  # seconds; a Lambda has to finish some time
+Block = dict[str, Any]
+
+
+class SlackError(Exception):
+    """The webhook refused or could not be reached; the message never holds the URL."""
+
+
+# -- building ------------------------------------------------------------------------------
+def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> list[dict[str, Any]]:
+    """Webhook payloads for a report, each within Slack's block and text limits."""
+    blocks: list[Block] = []
+    overview = [f"*{report.open}* open, *{report.new}* new, *{report.resolved}* resolved"
+                + (f", {report.muted} muted (not listed)" if report.muted else "")
+                + (f" · run `{escape(report.run_id)}`, {report.accounts} accounts" if report.run_id else "")]
+    blocks += _sections(overview)
+    if report.problems:
+        lines = [":warning: *Incomplete scans* (their earlier findings stay open):"]
+        lines += [f"• `{p.account_id}` {escape(p.account_name)}: {p.status}, {escape(p.detail)}"
+                  for p in report.problems[:MAX_PROBLEMS]]
+        if len(report.problems) > MAX_PROBLEMS:
+            lines.append(f"…and {len(report.problems) - MAX_PROBLEMS} more accounts")
+        blocks += _sections(lines)
+    if report.expired_mutes:
+        lines = [":alarm_clock: *Expired mutes* (their findings are reported again):"]
+        lines += [f"• {escape(mute_rules.describe(m))}" for m in report.expired_mutes]
+        blocks += _sections(lines)
+    for section in report.sections:
+        if not (section.open or section.resolved):
+            continue
+        title = section_title(section.plugin, len(section.open), section.new,
+                              len(section.resolved), len(section.muted)).removeprefix("== ")
+        lines = [f"*{escape(title)}*"]
+        lines += _grouped(section.open[:max_lines], report)
+        if len(section.open) > max_lines:
+            rest = section.open[max_lines:]
+            lines.append(f"…and {len(rest)} more ({sum(e.new for e in rest)} new); "
+                         f"`aws-collector findings --plugin {section.plugin}` lists them all")
+        if section.resolved:
+            lines.append("_Resolved since the previous run:_")
+            shown = section.resolved[:MAX_RESOLVED_PER_PLUGIN]
+            lines += [f"• ~{escape(_where(e))}: {escape(e.line)}~" for e in shown]
+            if len(section.resolved) > MAX_RESOLVED_PER_PLUGIN:
+                lines.append(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")
+        blocks += _sections(lines)
+        blocks.append({"type": "divider"})
+    if not report.sections:
+        blocks += _sections(["No findings."])
+    return _pack(blocks, report.headline())
+
+
+def escape(text: str) -> str:
+    """Text safe inside mrkdwn: Slack reads &, < and > as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _grouped(entries: Iterable[Entry], report: Report) -> list[str]:
+    lines, place = [], None
+    for entry in entries:
+        if entry.place != place:
+            place = entry.place
+            lines.append(f"`{place[0]}` {escape(place[1])} · {place[2]}")
+        days = entry.open_days(report.generated)
+        age = f" _(open {days} d)_" if days else ""
+        new = ":new: " if entry.new else ""
+        lines.append(f"• {new}`{entry.finding['severity']}` {escape(entry.line)}{age}")
+    return lines
+
+
+def _where(entry: Entry) -> str:
+    account, name, region = entry.place
+    return f"{account} {name} {region}"
+
+
+def _sections(lines: list[str]) -> list[Block]:
+    """Lines packed into as few section blocks as the 3000-character limit allows."""
+    blocks, text = [], ""
+    for line in lines:
+        line = line if len(line) <= SECTION_CHARS else line[: SECTION_CHARS - 1] + "…"
+        if text and len(text) + 1 + len(line) > SECTION_CHARS:
+            blocks.append(_section(text))
+            text = ""
+        text = f"{text}\n{line}" if text else line
+    if text:
+        blocks.append(_section(text))
+    return blocks
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
+    """Blocks split into messages of at most 50 blocks (a header each) and MESSAGE_CHARS."""
+    messages: list[list[Block]] = [[]]
+    chars = 0
+    for block in blocks:
+        size = len(block.get("text", {}).get("text", ""))
+        current = messages[-1]
+        if current and (len(current) + 2 > MAX_BLOCKS or chars + size > MESSAGE_CHARS):
+            messages.append([])
+            chars = 0
+        if block["type"] == "divider" and not messages[-1]:
+            continue  # a divider opening a message divides nothing
+        messages[-1].append(block)
+        chars += size
+    total = len(messages)
+    payloads = []
+    for number, body in enumerate(messages, 1):
+        title = headline if total == 1 else f"{headline} [{number}/{total}]"
+        title = title if len(title) <= HEADER_CHARS else title[: HEADER_CHARS - 1] + "…"
+        header = {"type": "header", "text": {"type": "plain_text", "text": title}}
+        payloads.append({"text": title, "blocks": [header, *body]})
+    return payloads
+
+
+# -- sending -------------------------------------------------------------------------------
+def send(report: Report, settings: Mapping[str, Any], *, clients: Clients | None = None) -> None:
+    """Post a report to the configured webhook; raise SlackError if any message fails."""
+    url = webhook_url(settings, clients)
+    max_lines = int(settings.get("max_findings_per_plugin", MAX_LINES_PER_PLUGIN))
+    post(url, build_messages(report, max_lines=max_lines))
+
+
+def webhook_url(settings: Mapping[str, Any], clients: Clients | None = None) -> str:
+    """The webhook URL from config, an environment variable, SSM (SecureString) or Secrets Manager."""
+    if settings.get("webhook_url"):
+        return str(settings["webhook_url"])
+    if settings.get("webhook_url_env"):
+        name = str(settings["webhook_url_env"])
+        value = os.environ.get(name)
+        if not value:
+            raise SlackError(f"notify.slack.webhook_url_env: the environment variable {name} is not set")
+        return value
+    clients = clients or Clients()
+    if settings.get("webhook_url_ssm"):
+        ssm = clients.client("ssm", home_region())
+        parameter = ssm.get_parameter(Name=settings["webhook_url_ssm"], WithDecryption=True)["Parameter"]
+        return str(parameter["Value"])
+    if settings.get("webhook_url_secret"):
+        secrets = clients.client("secretsmanager", home_region())
+        value = str(secrets.get_secret_value(SecretId=settings["webhook_url_secret"])["SecretString"]).strip()
+        if value.startswith("{"):  # a JSON secret: {"webhook_url": "..."}
+            data = json.loads(value)
+            value = str(data.get("webhook_url") or data.get("url") or "")
+        if not value:
+            raise SlackError("notify.slack.webhook_url_secret: the secret holds no webhook_url")
+        return value
+    raise SlackError("notify.slack: no webhook configured")
+
+
+def post(
+    url: str,
+    messages: list[dict[str, Any]],
+    *,
+    timeout: float = 10.0,
+    max_attempts: int = 5,
+    min_interval: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Post each message in order, paced, retrying 429 (after Retry-After), 5xx and network errors."""
+    last = 0.0
+    for message in messages:
+        wait = min_interval - (time.monotonic() - last)
+        if last and wait > 0:
+            sleep(wait)
+        _post_one(url, json.dumps(message).encode(), timeout, max_attempts, sleep)
+        last = time.monotonic()
+
+
+def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
+              sleep: Callable[[float], None]) -> None:
+    host = urllib.parse.urlsplit(url).hostname or "?"
+    for attempt in range(1, max_attempts + 1):
+        request = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json; charset=utf-8"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+                return
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(300).decode("utf-8", "replace").strip()
+            if attempt < max_attempts and exc.code == 429:
+                sleep(retry_after(exc.headers.get("Retry-After")))
+                continue
+            if attempt < max_attempts and exc.code >= 500:
+                sleep(min(8.0, 0.5 * 2**attempt))
+                continue
+            raise SlackError(f"the Slack webhook at {host} answered HTTP {exc.code}: "
+                             f"{detail or exc.reason} (attempt {attempt} of {max_attempts})") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if attempt < max_attempts:
+                sleep(min(8.0, 0.5 * 2**attempt))
+                continue
+            raise SlackError(f"cannot reach the Slack webhook at {host}: {reason} "
+                             f"(after {max_attempts} attempts)") from None
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), within MAX_RETRY_AFTER."""
+    if not value:
+        return 1.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            seconds = 1.0
+    return max(0.0, min(MAX_RETRY_AFTER, seconds))

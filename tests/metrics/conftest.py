@@ -1,0 +1,92 @@
+"""Fixtures for the metrics tests: a worker's result, and loopback TCP and HTTP listeners that
+record what a Wavefront proxy or the Wavefront service would receive."""
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from metrics_listeners import Received
+
+from collector_core.collector import Account
+from collector_core.events import AccountResult, Scan, ScanError
+
+
+@pytest.fixture
+def account_result() -> AccountResult:
+    """Two regions of unattached_ebs, a global iam_key_age, one failed scan and an account-level error."""
+    account = Account("111111111111", "prod")
+    return AccountResult(
+        run_id="20250602T120000Z-abc123",
+        account=account,
+        regions=["us-east-1", "eu-west-1"],
+        scans=[
+            Scan("us-east-1", "unattached_ebs", findings=3, api_calls=2, seconds=0.25, ok=True),
+            Scan("eu-west-1", "unattached_ebs", findings=0, api_calls=1, seconds=0.5, ok=False),
+            Scan("global", "iam_key_age", findings=2, api_calls=4, seconds=1.5, ok=True),
+        ],
+        errors=[
+            ScanError(account.id, "eu-west-1", "unattached_ebs", "AccessDenied", "no"),
+            ScanError(account.id, "eu-west-1", "unattached_ebs", "WriteFailed", "vol-1: throttled"),
+            ScanError(account.id, "ap-south-1", "-", "DeadlineExceeded", "stopped"),
+        ],
+    )
+
+
+@pytest.fixture
+def tcp_listener() -> Iterator[Received]:
+    """A TCP server on 127.0.0.1 that keeps everything each connection sends (a proxy's port 2878)."""
+    received = Received()
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            received.payloads.append(self.rfile.read())
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    received.url = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def http_listener() -> Iterator[Received]:
+    """An HTTP server on 127.0.0.1 that records every POST and answers `status`."""
+    received = Received()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.requests.append((self.path, dict(self.headers), body))
+            self.send_response(received.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    received.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """structlog as new: `main()` binds it to whatever stderr was, which pytest closes later."""
+    import structlog
+
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

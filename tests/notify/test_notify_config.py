@@ -1,0 +1,61 @@
+"""Each notify setting, when wrong, gets an error naming the file, the key and what was expected."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from collector_core.config import ConfigError, parse_config
+from collector_core.plugins import load_plugins
+
+ONE_OF = ("expected a mapping with exactly one of "
+          "webhook_url, webhook_url_env, webhook_url_ssm, webhook_url_secret")
+
+
+@pytest.mark.parametrize(("notify", "message"), [
+    ("yes", "notify: expected a mapping with slack, email, stdout and on_run_complete, got the string 'yes'"),
+    ({"teams": {}},
+     "notify.teams: unknown key 'teams'; expected one of: email, on_run_complete, slack, stdout"),
+    ({"on_run_complete": "yes"}, "notify.on_run_complete: expected true or false, got the string 'yes'"),
+    ({"stdout": 1}, "notify.stdout: expected true or false, got the number 1"),
+    ({"slack": {}}, f"notify.slack: {ONE_OF}"),
+    ({"slack": {"webhook_url_env": "A", "webhook_url_ssm": "/b"}}, f"notify.slack: {ONE_OF}"),
+    ({"slack": {"webhook_url": "hooks.slack.com/services/T/B/SECRETPART"}},
+     "notify.slack.webhook_url: expected an https:// webhook URL, got a value not shown here"),
+    ({"slack": {"webhook_url_env": "1BAD"}},
+     "notify.slack.webhook_url_env: expected an environment variable name, got the string '1BAD'"),
+    ({"slack": {"webhook_url_ssm": "has space"}},
+     "notify.slack.webhook_url_ssm: expected an SSM parameter name (a SecureString), "
+     "got the string 'has space'"),
+    ({"slack": {"webhook_url_secret": ""}},
+     "notify.slack.webhook_url_secret: expected a Secrets Manager secret name or ARN, got the string ''"),
+    ({"slack": {"webhook_url_env": "A", "max_findings_per_plugin": 0}},
+     "notify.slack.max_findings_per_plugin: expected a whole number, 1 to 1000, got the number 0"),
+    ({"slack": {"webhook_url_env": "A", "channel": "#ops"}},
+     "notify.slack.channel: unknown key 'channel'; expected one of: max_findings_per_plugin, webhook_url,"),
+    ({"email": {"recipients": ["a@example.com"]}}, "notify.email: 'sender' is required"),
+    ({"email": {"sender": "a@example.com"}}, "notify.email: 'recipients' is required"),
+    ({"email": {"sender": "not-an-address", "recipients": ["a@example.com"]}},
+     "notify.email.sender: expected an email address, got the string 'not-an-address'"),
+    ({"email": {"sender": "a@example.com", "recipients": []}},
+     "notify.email.recipients: expected a list of email addresses, got a list []"),
+    ({"email": {"sender": "a@example.com", "recipients": ["ops"]}},
+     "notify.email.recipients[0]: expected an email address, got the string 'ops'"),
+    ({"email": {"sender": "a@example.com", "recipients": ["a@example.com"], "region": "mars-1"}},
+     "notify.email.region: expected an AWS region name such as eu-west-1, got the string 'mars-1'"),
+])
+def test_a_bad_notify_setting_is_named(notify: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({"accounts": [{"id": "111111111111"}], "notify": notify}, "conf.yaml", load_plugins())
+    assert f"conf.yaml: {message}" in str(err.value)
+    assert "SECRETPART" not in str(err.value)  # a webhook URL never lands in an error message
+
+
+def test_a_full_notify_section_is_accepted() -> None:
+    notify = {"on_run_complete": True, "stdout": False,
+              "slack": {"webhook_url_secret": "aws-collector/slack", "max_findings_per_plugin": 25},
+              "email": {"sender": "Collector <collector@example.com>", "recipients": ["ops@example.com"],
+                        "region": "eu-west-1"}}
+    doc = {"accounts": [{"id": "111111111111"}], "notify": notify}
+    config = parse_config(doc, "conf.yaml", load_plugins())
+    assert config.notify == notify

@@ -1,0 +1,183 @@
+"""Slack: Block Kit messages as a real incoming webhook on 127.0.0.1 receives them."""
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import boto3
+import pytest
+import structlog
+from notify_helpers import (
+    NOW,
+    PROD,
+    SANDBOX,
+    Listener,
+    account_run,
+    config_with,
+    finding,
+    run_record,
+    table_with,
+)
+
+from collector_core import logs
+from collector_core.aws import Clients
+from collector_core.notifier import Channels, build_report, notify
+from collector_core.report_slack import (
+    HEADER_CHARS,
+    MAX_BLOCKS,
+    MESSAGE_CHARS,
+    SECTION_CHARS,
+    SlackError,
+    build_messages,
+    post,
+    send,
+    webhook_url,
+)
+
+EBS, SG, IAM = "unattached_ebs", "open_security_groups", "iam_key_age"
+
+
+def small_items() -> list[dict[str, Any]]:
+    return [
+        run_record("r1", [PROD]),
+        account_run(PROD, "r1", [("us-east-1", EBS), ("us-east-1", SG)]),
+        finding(PROD, "us-east-1", EBS, "vol-1", run="r1", summary="vol-1 <unattached> & idle"),
+        finding(PROD, "us-east-1", SG, "sg-1", run="r1", severity="high"),
+    ]
+
+
+def big_items(per_plugin: int) -> list[dict[str, Any]]:
+    items = [run_record("r1", [PROD, SANDBOX]), account_run(PROD, "r1", []), account_run(SANDBOX, "r1", [])]
+    for plugin in (EBS, SG, IAM):
+        for i in range(per_plugin):
+            account = PROD if i % 2 else SANDBOX
+            items.append(finding(account, f"region-{i % 7}", plugin, f"{plugin}-{i:04d}", run="r1",
+                                 summary=f"{plugin} resource {i:04d} " + "x" * 120))
+    return items
+
+
+def all_text(message: dict[str, Any]) -> str:
+    return "\n".join(b["text"]["text"] for b in message["blocks"] if "text" in b)
+
+
+def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugin(
+    http_listener: Listener,
+) -> None:
+    report = build_report(small_items(), now=NOW)
+    send(report, {"webhook_url": http_listener.url})
+
+    (request,) = http_listener.received
+    assert request.path == "/services/T000/B000/SECRETPART"
+    assert request.headers["Content-Type"].startswith("application/json")
+    message = request.json()
+    header = message["blocks"][0]
+    assert header == {"type": "header", "text": {"type": "plain_text", "text": report.headline()}}
+    assert message["text"] == report.headline()
+    text = all_text(message)
+    assert "*open_security_groups: 1 open (1 new)*" in text
+    assert "*unattached_ebs: 1 open (1 new)*" in text
+    assert "vol-1 &lt;unattached&gt; &amp; idle" in text  # mrkdwn control characters escaped
+
+
+def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
+    http_listener.responses.append((429, {"Retry-After": "1"}, "rate_limited"))
+    started = time.monotonic()
+    send(build_report(small_items(), now=NOW), {"webhook_url": http_listener.url})
+
+    assert time.monotonic() - started >= 1.0
+    first, second = http_listener.received
+    assert first.body == second.body
+
+
+def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_listener: Listener) -> None:
+    report = build_report(big_items(per_plugin=150), now=NOW)
+    messages = build_messages(report, max_lines=1000)  # list everything: forces several messages
+    post(http_listener.url, messages, min_interval=0)
+
+    received = [r.json() for r in http_listener.received]
+    assert received == messages and len(received) > 2
+    for number, message in enumerate(received, 1):
+        assert len(message["blocks"]) <= MAX_BLOCKS
+        header = message["blocks"][0]
+        assert header["type"] == "header" and len(header["text"]["text"]) <= HEADER_CHARS
+        assert header["text"]["text"].endswith(f"[{number}/{len(received)}]")
+        assert all(len(b["text"]["text"]) <= SECTION_CHARS for b in message["blocks"][1:] if "text" in b)
+        assert sum(len(b["text"]["text"]) for b in message["blocks"][1:] if "text" in b) <= MESSAGE_CHARS
+    text = "\n".join(all_text(m) for m in received)
+    for plugin in (EBS, SG, IAM):
+        for i in range(150):
+            assert text.count(f"{plugin} resource {i:04d} ") == 1  # nothing lost, nothing twice
+
+
+def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listener) -> None:
+    report = build_report(big_items(per_plugin=150), now=NOW)
+    send(report, {"webhook_url": http_listener.url, "max_findings_per_plugin": 20})
+
+    text = "\n".join(all_text(r.json()) for r in http_listener.received)
+    for plugin in (EBS, SG, IAM):
+        assert f"…and 130 more (130 new); `aws-collector findings --plugin {plugin}` lists them all" in text
+    assert text.count("resource ") == 60
+
+
+def test_messages_are_paced_about_one_a_second(http_listener: Listener) -> None:
+    started = time.monotonic()
+    post(http_listener.url, [{"text": "one"}, {"text": "two"}])
+    assert len(http_listener.received) == 2
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_webhook_error_is_reported_without_the_url_and_other_channels_still_deliver(
+    http_listener: Listener, mocked_aws: None
+) -> None:
+    http_listener.responses.append((404, {}, "no_service"))
+    log = io.StringIO()
+    logs.configure(json_output=True, stream=log)
+    out = io.StringIO()
+    try:
+        result = notify(config_with(), registry=_registry(), store=table_with(small_items()),
+                        clients=Clients(),
+                        channels=Channels(stdout=True, slack={"webhook_url": http_listener.url}),
+                        now=NOW, out=out)
+    finally:
+        structlog.reset_defaults()
+
+    assert result.sent == ["stdout"]
+    ((channel, error),) = result.failures
+    assert channel == "slack"
+    assert "answered HTTP 404: no_service" in error
+    assert "SECRETPART" not in error and "SECRETPART" not in log.getvalue()
+    assert "notify_channel_failed" in log.getvalue()
+    assert out.getvalue().startswith("aws-collector: 2 open findings")
+
+
+def test_an_unreachable_webhook_is_an_error_after_retries() -> None:
+    expected = r"cannot reach the Slack webhook at 127.0.0.1: .* \(after 2 attempts\)"
+    with pytest.raises(SlackError, match=expected):
+        post("http://127.0.0.1:9/services/T/B/SECRET", [{"text": "x"}], max_attempts=2, sleep=lambda s: None)
+
+
+def test_the_webhook_url_comes_from_env_ssm_or_secrets_manager(
+    mocked_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_URL", "https://hooks.slack.com/services/env")
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/collector/slack", Value="https://hooks.slack.com/services/ssm",
+                      Type="SecureString")
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets.create_secret(Name="plain", SecretString="https://hooks.slack.com/services/plain")
+    secrets.create_secret(Name="json", SecretString='{"webhook_url": "https://hooks.slack.com/services/json"}')
+
+    clients = Clients()
+    assert webhook_url({"webhook_url_env": "SLACK_URL"}, clients).endswith("/env")
+    assert webhook_url({"webhook_url_ssm": "/collector/slack"}, clients).endswith("/ssm")
+    assert webhook_url({"webhook_url_secret": "plain"}, clients).endswith("/plain")
+    assert webhook_url({"webhook_url_secret": "json"}, clients).endswith("/json")
+    with pytest.raises(SlackError, match="environment variable MISSING_URL is not set"):
+        webhook_url({"webhook_url_env": "MISSING_URL"}, clients)
+
+
+def _registry() -> Any:
+    from collector_core.plugins import load_plugins
+
+    return load_plugins()
