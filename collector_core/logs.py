@@ -4,21 +4,38 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
-#: Keys whose values are never written, whoever logs them.
-SECRET_KEYS = ("secret", "token", "password", "webhook", "external_id", "credentials", "authorization")
+#: Keys whose values are never written, whoever logs them (matched ignoring case, "_" and "-",
+#: so boto's ExternalId and SessionToken match as well as external_id and session_token).
+SECRET_KEYS = ("secret", "token", "password", "webhook", "external_id", "credentials", "authorization",
+               "api_key")
+_SECRET_WORDS = tuple(w.replace("_", "") for w in SECRET_KEYS)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a key's value must never be logged."""
+    plain = key.lower().replace("_", "").replace("-", "")
+    return any(word in plain for word in _SECRET_WORDS)
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Replace the values of secret-looking keys."""
+    """Replace the values of secret-looking keys, in nested mappings and lists too."""
     for key in list(event):
-        if any(word in key.lower() for word in SECRET_KEYS):
-            event[key] = "[redacted]"
+        event[key] = "[redacted]" if is_secret_key(str(key)) else _redacted(event[key])
     return event
+
+
+def _redacted(value: Any) -> Any:
+    # A logged event or config (e.g. event=payload) must not carry its secrets past the top level.
+    if isinstance(value, Mapping):
+        return {k: "[redacted]" if is_secret_key(str(k)) else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def configure(*, json_output: bool | None = None, level: str = "info", stream: Any = None) -> None:

@@ -1,0 +1,108 @@
+"""Scenario 6: a worker killed mid-write, then invoked again with the same event (Lambda's retry).
+
+The worker is a real subprocess running the Lambda handler; the proxy lets two batch writes
+through and holds the third, and the test kills the process with SIGKILL while it waits.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import boto3
+from fault_harness import EXTERNAL_ID, Faults, Leaks, direct_client
+from proxy import Rule
+
+from collector_core.collector import Account
+from collector_core.events import WorkerEvent
+from collector_core.store import Store
+
+VOLUMES = 110  # five batches of 25 (the last one short)
+WORKER = """
+import json, sys
+from collector_core import handlers
+
+class Context:
+    aws_request_id = "retry-test"
+    def get_remaining_time_in_millis(self):
+        return 120_000
+
+print(json.dumps(handlers.worker(json.loads(sys.argv[1]), Context())))
+"""
+
+
+def seed_account(endpoint: str) -> tuple[Account, set[str]]:
+    """A new member account with VOLUMES unattached volumes in us-east-1."""
+    org = direct_client("organizations", endpoint)
+    status = org.create_account(Email="retry@example.com", AccountName="retry")["CreateAccountStatus"]
+    account = Account(status["AccountId"], "retry")
+    creds = direct_client("sts", endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account.id}:role/seed", RoleSessionName="seed")["Credentials"]
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                       aws_session_token=creds["SessionToken"])
+    ids = {ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"] for _ in range(VOLUMES)}
+    return account, ids
+
+
+def start_worker(event: WorkerEvent, proxy_url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy_url, "AWS_COLLECTOR_LOG_LEVEL": "debug"}
+    return subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(event.to_dict())], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def findings(store: Store) -> list[dict[str, Any]]:
+    return [i for i in store.items() if i.get("kind") == "finding"]
+
+
+def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
+    faults: Faults, leaks: Leaks, figures: dict[str, Any]
+) -> None:
+    account, volumes = seed_account(faults.org.endpoint)
+    store = Store(faults.table, direct_client("dynamodb", faults.org.endpoint))
+    store.ensure_table()
+    event = WorkerEvent(run_id="20260101T000000Z-retry1", account=account, regions=["us-east-1"],
+                        collectors={"unattached_ebs": {}}, table=faults.table,
+                        role_name="aws-collector-readonly", external_id=EXTERNAL_ID)
+    faults.proxy.add(Rule("hang", operation="BatchWriteItem", after=2, seconds=60))
+
+    first = start_worker(event, faults.proxy.url)
+    deadline = time.monotonic() + 60
+    while not faults.proxy.count(operation="BatchWriteItem", outcome="hung"):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    out, err = first.communicate(timeout=10)
+    leaks.add(out + err)
+    assert first.returncode == -signal.SIGKILL
+    before = {i["resource_id"]: i["first_seen"] for i in findings(store)}
+    assert len(before) == 50 and set(before) < volumes
+    runs = [i for i in store.items() if i.get("kind") == "account_run"]
+    assert not runs, "the killed worker recorded a result"
+
+    faults.proxy.clear()
+    first_second = max(before.values())
+    while time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) <= first_second:
+        time.sleep(0.1)  # the retry's clock must be on a later second for first_seen to be tested
+    retry = start_worker(event, faults.proxy.url)
+    out, err = retry.communicate(timeout=120)
+    leaks.add(out + err)
+    assert retry.returncode == 0, err
+    result = json.loads(out)
+    assert result["status"] == "ok" and result["written"] == VOLUMES
+
+    after = findings(store)
+    assert len(after) == VOLUMES and {i["resource_id"] for i in after} == volumes
+    assert all(i["run_id"] == event.run_id for i in after)
+    for item in after:
+        if item["resource_id"] in before:
+            assert item["first_seen"] == before[item["resource_id"]] < item["last_seen"], item
+        else:
+            assert item["first_seen"] == item["last_seen"] > first_second, item
+    figures.update(batches_before_kill=2, findings_written_before_kill=len(before),
+                   findings_after_retry=len(after), expected=VOLUMES, duplicates=len(after) - len(volumes),
+                   first_seen_preserved=sum(1 for i in after if i["resource_id"] in before))
