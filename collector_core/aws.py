@@ -13,11 +13,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3.session
+import botocore.client
 import botocore.session
 from botocore.config import Config
 
 DEFAULT_REGION = "us-east-1"
 CallHook = Callable[[str, str, str], None]  # (region, service, operation)
+#: Marks a session whose clients share one class per service (see _shared_client_class).
+_CLASS_CACHE = "_aws_collector_client_classes"
+_build_client_class = botocore.client.ClientCreator._create_client_class
+
+
+def _shared_client_class(creator: Any, service_name: str, service_model: Any) -> Any:
+    """One client class per service for a session that opted in; botocore's own otherwise.
+
+    botocore builds a new class for every client, one method per operation: ~80 ms of CPU for
+    EC2, so a 17-region worker spent over a second building identical classes. A class depends
+    only on the service model and the session's handlers, so one session's clients can share it.
+    """
+    cache = getattr(creator._event_emitter, _CLASS_CACHE, None)
+    if cache is None:
+        return _build_client_class(creator, service_name, service_model)
+    key = (service_name, service_model.api_version)
+    if key not in cache:
+        cache[key] = _build_client_class(creator, service_name, service_model)
+    return cache[key]
+
+
+botocore.client.ClientCreator._create_client_class = _shared_client_class
 
 
 def home_region() -> str:
@@ -40,16 +63,19 @@ class Credentials:
 class Clients:
     """Creates and caches clients from one shared session; safe to use from many threads."""
 
-    def __init__(self, *, max_pool_connections: int = 10, max_attempts: int = 8) -> None:
+    def __init__(self, *, max_pool_connections: int = 10, max_attempts: int = 8,
+                 connect_timeout: float = 5, read_timeout: float = 30) -> None:
         self._botocore = botocore.session.get_session()
         self._session = boto3.session.Session(botocore_session=self._botocore)
+        # Opt this session in to shared client classes; clients are created under self._lock.
+        setattr(self._botocore.get_component("event_emitter"), _CLASS_CACHE, {})
         self._lock = threading.Lock()
         self._cache: dict[tuple[str | None, str, str], Any] = {}
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             tcp_keepalive=True,
         )
 

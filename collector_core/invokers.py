@@ -67,7 +67,7 @@ class LambdaInvoker:
         """Queue every event with Lambda; failures to queue are kept in ``failures``."""
         log = get_logger()
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(events)))) as pool:
-            for event, error in zip(events, pool.map(self._invoke, events)):
+            for event, error in zip(events, pool.map(self._invoke, events), strict=False):
                 if error:
                     self.failures.append(ScanError(event.account.id, "-", "-", *error))
                     log.error("invoke_failed", account=event.account.id, error=error[0])

@@ -68,6 +68,10 @@ class _Worker:
         self.lock = threading.Lock()
         self.current = threading.local()  # the scan a region thread is running, for call counts
         self.credentials: Credentials | None = None
+        # Stored first_seen per region, read by the first collector thread with a finding there:
+        # the reads of different regions overlap instead of queueing up in the writer.
+        self.first_seen: dict[str, dict[str, tuple[str, str]]] = {}
+        self.first_seen_locks: dict[str, threading.Lock] = {}
 
     # -- the run ---------------------------------------------------------------------------
     def run(self, on_run_complete: Callable[[str], None] | None) -> AccountResult:
@@ -99,11 +103,16 @@ class _Worker:
         global_ = [n for n in self.event.collectors if self._scope(n) is Scope.GLOBAL]
         regions = self._regions() if regional else []
         self.result.regions = regions
-        threads = [threading.Thread(target=self._scan_place, args=(r, regional), daemon=True,
-                                    name=f"{self.event.account.id}-{r}") for r in regions]
-        if global_:
-            threads.append(threading.Thread(target=self._scan_place, args=(GLOBAL, global_),
-                                            daemon=True, name=f"{self.event.account.id}-global"))
+        # One thread per (place, collector): a collector that hangs holds up only its own scan,
+        # never the other collectors of its region.
+        places = {
+            threading.Thread(target=self._scan_place, args=(r, [n]), daemon=True,
+                             name=f"{self.event.account.id}-{r}-{n}"): (r, n)
+            # Global collectors first: their chains are the longest (IAM's report polls), and
+            # threads ask for their clients in start order.
+            for r, n in [(GLOBAL, n) for n in global_] + [(r, n) for r in regions for n in regional]
+        }
+        threads = list(places)
         writer = threading.Thread(target=self._write_loop, daemon=True,
                                   name=f"{self.event.account.id}-writer")
         writer.start()
@@ -112,13 +121,13 @@ class _Worker:
         for thread in threads:
             # Daemon threads: a collector that hangs past the deadline is left behind, not joined.
             thread.join(None if self.deadline is None else max(0.0, self.deadline - time.monotonic()))
-        unfinished = [t.name.split("-", 1)[1] for t in threads if t.is_alive()]
+        unfinished = [places[t] for t in threads if t.is_alive()]
         if unfinished:
             self.result.complete = False
             self.stop.set()
-            for region in unfinished:
-                self._add_error(region, "-", "DeadlineExceeded",
-                                "stopped at the worker's deadline before this region finished")
+            for region, name in unfinished:
+                self._add_error(region, name, "DeadlineExceeded",
+                                "stopped at the worker's deadline before this scan finished")
             self.log.warning("deadline_reached", unfinished=unfinished)
         self.queue.put(_STOP)
         writer.join()
@@ -165,6 +174,7 @@ class _Worker:
             client_region=home_region() if region == GLOBAL else region,
         )
         started = time.monotonic()
+        rejected = False
         try:
             for raw in collector.collect(ctx) or ():
                 if self.stop.is_set():
@@ -173,10 +183,13 @@ class _Worker:
                     finding = normalise(raw)
                 except BadFinding as exc:
                     self._error(region, name, exc)
+                    rejected = True
                     continue
                 scan.findings += 1
+                self._first_seen_for(region)
                 self.queue.put((region, name, finding))
-            scan.ok = True
+            # A rejected finding was seen but not stored: resolving by this scan would hide it.
+            scan.ok = not rejected
         except Exception as exc:  # plugin code: anything may happen, and must not stop the rest
             self._error(region, name, exc)
             log.warning("collector_failed", error=self.result.errors[-1].error,
@@ -195,7 +208,6 @@ class _Worker:
 
     # -- writing ---------------------------------------------------------------------------
     def _write_loop(self) -> None:
-        first_seen: dict[str, dict[str, tuple[str, str]]] = {}
         seen: set[tuple[str, str, str]] = set()
         batch: list[tuple[str, str, dict[str, Any]]] = []
         while True:
@@ -206,16 +218,16 @@ class _Worker:
                 if key in seen:  # a collector that yields one resource twice: keep the first
                     continue
                 seen.add(key)
-                if region not in first_seen:
-                    first_seen[region] = self._stored_first_seen(region)
+                stored = self._first_seen_for(region)
                 try:
                     item = to_item(
                         finding, plugin=plugin, account=self.event.account, region=region,
                         run_id=self.event.run_id, now=self.now, ttl_days=self.event.ttl_days,
-                        first_seen=first_seen[region].get(f"{plugin}#{finding.resource_id}"),
+                        first_seen=stored.get(f"{plugin}#{finding.resource_id}"),
                     )
                 except BadFinding as exc:
                     self._error(region, plugin, exc)
+                    self._unresolvable({(region, plugin)})
                     continue
                 batch.append((region, plugin, item))
             if len(batch) == BATCH_SIZE or (entry is _STOP and batch):
@@ -223,6 +235,15 @@ class _Worker:
                 batch = []
             if entry is _STOP:
                 return
+
+    def _first_seen_for(self, region: str) -> dict[str, tuple[str, str]]:
+        """A region's stored first_seen, read once whichever thread asks first."""
+        with self.lock:
+            lock = self.first_seen_locks.setdefault(region, threading.Lock())
+        with lock:
+            if region not in self.first_seen:
+                self.first_seen[region] = self._stored_first_seen(region)
+            return self.first_seen[region]
 
     def _stored_first_seen(self, region: str) -> dict[str, tuple[str, str]]:
         try:

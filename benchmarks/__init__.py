@@ -1,0 +1,1 @@
+"""Benchmarks for aws-collector: run ``python -m benchmarks`` (see docs/performance.md)."""

@@ -1,0 +1,306 @@
+"""One account in its own process, as one Lambda would run it: the real worker, or a baseline.
+
+``python -m benchmarks.child MODE`` imports and initialises what MODE needs, prints a "ready" JSON
+line (so the parent can time the cold start), reads one job JSON line from stdin, runs it, and
+prints a result JSON line. Modes:
+
+- ``worker``: the runtime's worker, set up as a Lambda handler would be (plugins, shared clients,
+  store, logging), then ``run_account``.
+- ``session-per-thread``: the real collectors, one thread per region, each with its own boto3
+  Session and clients (the pattern the shared ``Clients`` replaced).
+- ``laptop``: a careful hand-written script: accounts and regions one after another.
+- ``director``: the director with the Lambda invoker, set up as its handler is, over N accounts.
+
+Every API call is logged (thread, service, operation, start, end) through botocore's events.
+"""
+from __future__ import annotations
+
+import time
+
+STARTED = time.time()  # before the heavy imports, to split interpreter start from imports
+
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from typing import Any  # noqa: E402
+
+#: What a careful script asks per account-region: findings from these calls only.
+WORLD = ("0.0.0.0/0", "::/0")
+
+
+class CallLog:
+    """Every API call made through the sessions it is attached to, with its thread and timing."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, float, float]] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def attach(self, events: Any) -> None:
+        """Listen on a botocore session's (or client's) event system."""
+        events.register("before-call", self._before)
+        events.register("after-call", self._after)
+        events.register("after-call-error", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self._local.call = (model.service_model.service_name, model.name, time.perf_counter())
+
+    def _after(self, **_: Any) -> None:
+        service, operation, start = self._local.call
+        entry = (threading.current_thread().name, service, operation, start, time.perf_counter())
+        with self._lock:
+            self.calls.append(entry)
+
+
+def emit(data: dict[str, Any]) -> None:
+    """One JSON line on stdout (logs go to stderr)."""
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- the runtime's worker --------------------------------------------------------------------
+class LambdaContext:
+    """The part of Lambda's context object the worker handler reads."""
+
+    aws_request_id = "benchmark"
+
+    def __init__(self, seconds: float = 900.0) -> None:
+        self._until = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._until - time.monotonic()) * 1000)
+
+
+def setup_worker(calls: CallLog) -> Any:
+    """What the worker Lambda does once per cold start: import the handler, load its runtime."""
+    os.environ.setdefault("AWS_COLLECTOR_LOG_LEVEL", "error")
+    from collector_core import handlers
+
+    imported = time.time()
+    runtime = handlers.runtime()
+    calls.attach(runtime.clients._botocore)  # before any client exists: clients copy its hooks
+    return imported, handlers
+
+
+def run_worker(handlers: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    from collector_core.aws import home_region
+
+    started, cpu = time.perf_counter(), time.process_time()
+    result = handlers.worker(job["event"], LambdaContext())
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    done = time.time()
+    first_calls = list(calls.calls)
+    warm = None
+    if job.get("warm"):  # the same account again in this process: a warm Lambda's invocation
+        again = time.perf_counter()
+        handlers.worker({**job["event"], "run_id": job["event"]["run_id"] + "-warm"}, LambdaContext())
+        warm = time.perf_counter() - again
+    sts = handlers.runtime().clients.client("sts", home_region())
+    idle = []
+    for _ in range(5):  # one unloaded round trip, for the critical path
+        t = time.perf_counter()
+        sts.get_caller_identity()
+        idle.append(time.perf_counter() - t)
+    return {"wall": wall, "cpu": cpu, "warm_wall": warm, "started": started, "done": done,
+            "result": result, "per_call": statistics.median(idle), "calls": first_calls}
+
+
+# -- the director ----------------------------------------------------------------------------
+def setup_director(calls: CallLog) -> Any:
+    """What the director Lambda loads once per cold start."""
+    os.environ.setdefault("AWS_COLLECTOR_LOG_LEVEL", "error")
+    from collector_core import handlers
+
+    imported = time.time()
+    return imported, handlers.runtime()
+
+
+def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    """director.run over config-listed accounts, invoking the worker as the handler does."""
+    from collector_core import director, handlers
+    from collector_core.aws import home_region
+    from collector_core.config import parse_config
+    from collector_core.invokers import LambdaInvoker
+    from collector_core.store import Store
+
+    ids = [f"{900000000000 + i:012d}" for i in range(job["accounts"])]
+    config = parse_config({"table": job["table"], "regions": ["us-east-1"], "role_name": job["role_name"],
+                           "accounts": [{"id": i, "name": f"acct-{i[-4:]}"} for i in ids]}, "bench",
+                          runtime.registry)
+    invoker = LambdaInvoker(job["function"], runtime.clients.client("lambda", home_region()),
+                            concurrency=job.get("concurrency") or handlers.CONCURRENCY)
+    store = Store(job["table"], runtime.clients.client("dynamodb", home_region()))
+    started = time.perf_counter()
+    result = director.run(config, runtime.registry, invoker, clients=runtime.clients, store=store,
+                          run_id=job["run_id"])
+    return {"wall": time.perf_counter() - started, "invoked": len(result.events),
+            "failures": len(invoker.failures)}
+
+
+# -- baseline: one boto3 Session per region thread -----------------------------------------------
+def setup_session_per_thread(calls: CallLog) -> Any:
+    import boto3  # noqa: F401
+
+    from collector_core import logs
+    from collector_core.plugins import load_plugins
+
+    imported = time.time()
+    logs.configure(level="error", json_output=True, stream=sys.stderr)
+    return imported, load_plugins()
+
+
+def run_session_per_thread(registry: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    import datetime as dt
+
+    import boto3
+
+    from collector_core.collector import Account, CollectorContext, Scope
+    from collector_core.findings import normalise, to_item
+    from collector_core.logs import get_logger
+    from collector_core.store import Store
+
+    event = job["event"]
+    account = Account(**event["account"])
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    main = boto3.session.Session()
+    calls.attach(main.events)
+    creds = main.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account.id}:role/{event['role_name']}", RoleSessionName="bench"
+    )["Credentials"]
+    written = [0]
+
+    def place(region: str, scope: Any) -> None:
+        session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
+                                        aws_secret_access_key=creds["SecretAccessKey"],
+                                        aws_session_token=creds["SessionToken"])
+        calls.attach(session.events)
+        cache: dict[tuple[str, str], Any] = {}
+
+        def client(service: str, where: str) -> Any:
+            if (service, where) not in cache:
+                cache[(service, where)] = session.client(service, region_name=where)
+            return cache[(service, where)]
+
+        items = []
+        for name in event["collectors"]:
+            collector = registry[name]
+            if collector.scope is not scope:
+                continue
+            ctx = CollectorContext(account=account, region=region, options=event["collectors"][name],
+                                   log=get_logger(), now=now, clients=client,
+                                   client_region="us-east-1" if region == "global" else region)
+            for raw in collector.collect(ctx) or ():
+                items.append(to_item(normalise(raw), plugin=name, account=account, region=region,
+                                     run_id=event["run_id"], now=now, ttl_days=7, first_seen=None))
+        Store(event["table"], client("dynamodb", "us-east-1")).write(items)
+        written[0] += len(items)
+
+    threads = [threading.Thread(target=place, args=(r, Scope.REGIONAL), name=f"{account.id}-{r}")
+               for r in event["regions"]]
+    threads.append(threading.Thread(target=place, args=("global", Scope.GLOBAL), name=f"{account.id}-global"))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"wall": time.perf_counter() - started, "written": written[0]}
+
+
+# -- baseline: the laptop script ------------------------------------------------------------------
+def setup_laptop(calls: CallLog) -> Any:
+    import boto3  # noqa: F401
+
+    return time.time(), None
+
+
+def run_laptop(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    """Accounts, then regions, one after another; what a careful person would write first."""
+    import datetime as dt
+
+    import boto3
+
+    event = job["event"]
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    home = boto3.session.Session()
+    calls.attach(home.events)
+    dynamodb = home.client("dynamodb")
+    found = 0
+    for account in job.get("accounts") or [event["account"]]:
+        creds = home.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account['id']}:role/{event['role_name']}", RoleSessionName="laptop"
+        )["Credentials"]
+        member = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
+                                       aws_secret_access_key=creds["SecretAccessKey"],
+                                       aws_session_token=creds["SessionToken"])
+        calls.attach(member.events)
+        rows: list[tuple[str, str, str]] = []
+        for region in event["regions"]:
+            ec2 = member.client("ec2", region_name=region)
+            unattached = [{"Name": "status", "Values": ["available"]}]
+            for volume in ec2.describe_volumes(Filters=unattached)["Volumes"]:
+                rows.append(("unattached_ebs", region, volume["VolumeId"]))
+            for group in ec2.describe_security_groups()["SecurityGroups"]:
+                for rule in group["IpPermissions"]:
+                    cidrs = [r["CidrIp"] for r in rule.get("IpRanges", [])]
+                    cidrs += [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+                    web = rule.get("IpProtocol") == "tcp" and rule.get("FromPort") == rule.get("ToPort") \
+                        and rule.get("FromPort") in (80, 443)
+                    if any(c in WORLD for c in cidrs) and not web:
+                        rows.append(("open_security_groups", region, group["GroupId"]))
+                        break
+        iam = member.client("iam", region_name="us-east-1")
+        for user in iam.list_users()["Users"]:
+            for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]:
+                if key["Status"] == "Active" and (now - key["CreateDate"]).days > 90:
+                    rows.append(("iam_key_age", "global", key["AccessKeyId"]))
+        found += len(rows)
+        for i in range(0, len(rows), 25):
+            dynamodb.batch_write_item(RequestItems={event["table"]: [
+                {"PutRequest": {"Item": {"pk": {"S": f"{account['id']}#{region}"},
+                                         "sk": {"S": f"{plugin}#{resource}"},
+                                         "last_seen": {"S": now.isoformat()}}}}
+                for plugin, region, resource in rows[i:i + 25]
+            ]})
+    return {"wall": time.perf_counter() - started, "written": found}
+
+
+MODES = {
+    "worker": (setup_worker, run_worker),
+    "session-per-thread": (setup_session_per_thread, run_session_per_thread),
+    "laptop": (setup_laptop, run_laptop),
+    "director": (setup_director, run_director),
+}
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    setup, run = MODES[mode]
+    calls = CallLog()
+    imported, state = setup(calls)
+    emit({"ready": time.time(), "started": STARTED, "imported": imported, "pid": os.getpid()})
+    job = json.loads(sys.stdin.readline())
+    received = time.time()
+    if job.get("stack_size"):
+        threading.stack_size(int(job["stack_size"]))
+    out = run(state, job, calls)
+    out["received"] = received
+    out.setdefault("done", time.time())
+    out.setdefault("calls", calls.calls)
+    out["peak_rss_mb"] = peak_rss_mb()
+    emit(out)
+
+
+if __name__ == "__main__":
+    main()

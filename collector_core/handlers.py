@@ -1,0 +1,150 @@
+"""Lambda entry points: thin adapters over the functions the CLI calls.
+
+Plugins, clients and the config are loaded once per cold start; every invocation starts with
+fresh structlog context so one account's names never leak into the next invocation's logs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import structlog
+
+from collector_core import director as director_
+from collector_core import logs
+from collector_core.aws import Clients, home_region
+from collector_core.config import Config, ConfigError, load_config
+from collector_core.events import EventError, WorkerEvent
+from collector_core.invokers import LambdaInvoker
+from collector_core.plugins import Registry, load_plugins
+from collector_core.store import Store
+from collector_core.worker import run_account
+
+#: Where the config is: a path inside the package, ``s3://bucket/key`` or ``ssm:/name``.
+CONFIG_ENV = "AWS_COLLECTOR_CONFIG"
+#: The worker function's name, for the director's invocations (set by serverless.yml).
+WORKER_FUNCTION_ENV = "WORKER_FUNCTION"
+#: The notifier function's name; when set, the worker that completes a run invokes it.
+NOTIFIER_FUNCTION_ENV = "NOTIFIER_FUNCTION"
+#: Seconds kept back from the worker's remaining time to flush findings and write its record.
+FLUSH_MARGIN_SECONDS = 30.0
+#: Concurrent invocations and connections per client: the director fans out this wide.
+CONCURRENCY = 32
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a cold start loads once: plugins and the shared clients."""
+
+    registry: Registry
+    clients: Clients
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+_config: Config | None = None
+
+
+def runtime() -> Runtime:
+    """The plugins and clients of this execution environment, loaded on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            logs.configure(level=os.environ.get("AWS_COLLECTOR_LOG_LEVEL", "info"))
+            _runtime = Runtime(load_plugins(), Clients(max_pool_connections=CONCURRENCY))
+        return _runtime
+
+
+def config() -> Config:
+    """The config named by AWS_COLLECTOR_CONFIG, read on first use (a failure is retried next time)."""
+    global _config
+    rt = runtime()
+    with _lock:
+        if _config is None:
+            source = os.environ.get(CONFIG_ENV)
+            if not source:
+                raise ConfigError(f"{CONFIG_ENV} is not set: expected a path, s3://bucket/key or ssm:/name")
+            _config = load_config(source, rt.registry)
+        return _config
+
+
+def director(event: Any, context: Any) -> dict[str, Any]:
+    """Scheduled entry point: plan the run and invoke the worker once per account."""
+    _begin(context, "director")
+    if not isinstance(event, dict):
+        raise EventError(f"director event: expected a JSON object, got {type(event).__name__}")
+    rt, cfg = runtime(), config()
+    function = os.environ.get(WORKER_FUNCTION_ENV)
+    if not function:
+        raise ConfigError(f"{WORKER_FUNCTION_ENV} is not set: the director cannot find the worker")
+    invoker = LambdaInvoker(function, rt.clients.client("lambda", home_region()), concurrency=CONCURRENCY)
+    result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=_store(cfg.table, rt))
+    structlog.get_logger("aws_collector").info(
+        "run_dispatched", run=result.run_id, accounts=len(result.events), invoke_failures=len(invoker.failures)
+    )
+    return {
+        "run_id": result.run_id,
+        "accounts": [e.account.id for e in result.events],
+        "invoke_failures": [asdict(f) for f in invoker.failures],
+    }
+
+
+def worker(event: Any, context: Any) -> dict[str, Any]:
+    """Asynchronous entry point: collect one account; returns its AccountResult as a dict."""
+    _begin(context, "worker")
+    parsed = WorkerEvent.from_dict(event)
+    rt = runtime()
+    unknown = sorted(set(parsed.collectors) - set(rt.registry.names()))
+    if unknown:
+        # The director planned with plugins this package lacks: say so rather than half-run.
+        raise EventError(f"worker event: collectors not installed in this function: {', '.join(unknown)}; "
+                         f"installed: {', '.join(rt.registry.names()) or 'none'}")
+    remaining = context.get_remaining_time_in_millis() / 1000
+    # Short timeouts (tests, offline runs) keep a fifth back instead of the full margin.
+    deadline = time.monotonic() + remaining - min(FLUSH_MARGIN_SECONDS, remaining / 5)
+    result = run_account(parsed, registry=rt.registry, clients=rt.clients, store=_store(parsed.table, rt),
+                         deadline=deadline, on_run_complete=_notify_run_complete)
+    return result.to_dict()
+
+
+def notifier(event: Any, context: Any) -> dict[str, Any]:
+    """Entry point of the notifier: a run's report once (the last worker sends its run_id), else now."""
+    _begin(context, "notifier")
+    if not isinstance(event, dict):
+        raise EventError(f"notifier event: expected a JSON object, got {type(event).__name__}")
+    run_id = event.get("run_id")
+    if run_id is not None and not (isinstance(run_id, str) and run_id):
+        raise EventError("notifier event: run_id must be a non-empty string")
+    from collector_core.notifier import run_notifier  # only this function needs the report renderers
+
+    rt = runtime()
+    return run_notifier(config(), rt.registry, run_id=run_id, clients=rt.clients)
+
+
+def _begin(context: Any, function: str) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        function=function, request_id=getattr(context, "aws_request_id", None)
+    )
+
+
+def _store(table: str, rt: Runtime) -> Store:
+    return Store(table, rt.clients.client("dynamodb", home_region()))
+
+
+def _notify_run_complete(run_id: str) -> None:
+    """Invoke the notifier asynchronously once the last account of a run is recorded."""
+    function = os.environ.get(NOTIFIER_FUNCTION_ENV)
+    if not function:
+        return
+    client = runtime().clients.client("lambda", home_region())
+    try:
+        client.invoke(FunctionName=function, InvocationType="Event",
+                      Payload=json.dumps({"run_id": run_id}).encode())
+    except Exception as exc:  # the account's findings are stored; a lost report must not fail it
+        structlog.get_logger("aws_collector").error("notifier_invoke_failed", run=run_id,
+                                                    error=type(exc).__name__, message=str(exc)[:300])

@@ -1,0 +1,179 @@
+"""The Lambda handlers against moto's server: same functions as the CLI, thin adapters around them."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+
+from collector_core import director, handlers
+from collector_core.aws import Clients
+from collector_core.config import ConfigError
+from collector_core.events import EventError, WorkerEvent
+from collector_core.findings import current_findings
+from collector_core.simulate import seed_organization
+from collector_core.store import Store
+
+REGIONS = ["us-east-1"]
+
+
+class Context:
+    """What the handlers read of Lambda's context object."""
+
+    aws_request_id = "req-1"
+
+    def __init__(self, seconds: float = 120) -> None:
+        self.ends = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.ends - time.monotonic()) * 1000)
+
+
+class RecordingLambda:
+    """A Lambda client that records invocations instead of running them."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"StatusCode": 202}
+
+
+class LambdaAwareClients(Clients):
+    """Real clients (moto via AWS_ENDPOINT_URL), except Lambda, which is recorded."""
+
+    def __init__(self, lambda_client: RecordingLambda) -> None:
+        super().__init__(max_pool_connections=handlers.CONCURRENCY)
+        self.lambda_client = lambda_client
+
+    def client(self, service: str, region: str, credentials: Any = None, **kwargs: Any) -> Any:
+        if service == "lambda":
+            return self.lambda_client
+        return super().client(service, region, credentials, **kwargs)
+
+
+@pytest.fixture
+def lambda_env(server_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingLambda:
+    """A fresh execution environment: moto behind AWS_ENDPOINT_URL, a config file, Lambda recorded."""
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"organization": {"enabled": True}, "regions": REGIONS, "table": "findings"}))
+    monkeypatch.setenv(handlers.CONFIG_ENV, str(config))
+    monkeypatch.setenv(handlers.WORKER_FUNCTION_ENV, "aws-collector-test-worker")
+    monkeypatch.setenv(handlers.NOTIFIER_FUNCTION_ENV, "aws-collector-test-notifier")
+    recorder = RecordingLambda()
+    rt = handlers.Runtime(handlers.load_plugins(), LambdaAwareClients(recorder))
+    monkeypatch.setattr(handlers, "_runtime", rt)
+    monkeypatch.setattr(handlers, "_config", None)
+    Store("findings", rt.clients.client("dynamodb", "us-east-1")).ensure_table()
+    return recorder
+
+
+def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env: RecordingLambda,
+                                                                      server_env: str) -> None:
+    sim = seed_organization(server_env, accounts=2, regions=REGIONS)
+    out = handlers.director({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
+    accounts = sorted([sim.management] + [a.id for a in sim.accounts])
+    assert sorted(out["accounts"]) == accounts and out["invoke_failures"] == []
+    assert {c["FunctionName"] for c in lambda_env.calls} == {"aws-collector-test-worker"}
+    assert {c["InvocationType"] for c in lambda_env.calls} == {"Event"}
+    events = [WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls]
+    # The same events the local invoker would get from the same plan.
+    cfg = handlers.config()
+    planned = director.plan_run(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"])
+    assert sorted(events, key=lambda e: e.account.id) == sorted(planned, key=lambda e: e.account.id)
+
+
+def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
+        lambda_env: RecordingLambda, server_env: str) -> None:
+    sim = seed_organization(server_env, accounts=1, regions=REGIONS)
+    rt = handlers.runtime()
+    store = Store("findings", rt.clients.client("dynamodb", "us-east-1"))
+    cfg = handlers.config()
+    account = sim.accounts[0]
+    [event] = director.plan_run(cfg, rt.registry, [account], "run-1")
+    store.put({"pk": "RUN", "sk": "run-1", "kind": "run", "run_id": "run-1", "expected": 1})
+
+    result = handlers.worker(event.to_dict(), Context())
+
+    assert result["status"] == "ok" and result["account"]["id"] == account.id
+    seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
+            for f in current_findings(store.items(), dt.datetime.now(dt.timezone.utc))}
+    assert seen == sim.expected
+    assert lambda_env.calls == [{"FunctionName": "aws-collector-test-notifier", "InvocationType": "Event",
+                                 "Payload": json.dumps({"run_id": "run-1"}).encode()}]
+
+
+def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLambda,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, float] = {}
+
+    def fake_run_account(event: WorkerEvent, *, deadline: float, **_: Any) -> Any:
+        seen["left"] = deadline - time.monotonic()
+        from collector_core.events import AccountResult
+
+        return AccountResult(run_id=event.run_id, account=event.account)
+
+    monkeypatch.setattr(handlers, "run_account", fake_run_account)
+    event = {"run_id": "r", "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
+             "collectors": {}, "table": "findings", "role_name": "role"}
+    handlers.worker(event, Context(seconds=900))
+    assert 900 - handlers.FLUSH_MARGIN_SECONDS - 2 < seen["left"] <= 900 - handlers.FLUSH_MARGIN_SECONDS
+    handlers.worker(event, Context(seconds=10))  # a short timeout keeps a fifth back, not 30 s
+    assert 7 < seen["left"] <= 8
+
+
+@pytest.mark.parametrize("event, message", [
+    (["not", "an", "object"], "expected a JSON object, got list"),
+    ({"run_id": "r"}, "missing account, regions, collectors, table, role_name"),
+    ({"run_id": "r", "account": {"id": "111111111111"}, "regions": ["us-east-1"], "table": "t",
+      "role_name": "x", "collectors": {"no_such_collector": {}}}, "not installed in this function: no_such_collector"),
+])
+def test_a_malformed_worker_event_is_a_clear_error(lambda_env: RecordingLambda, event: Any, message: str) -> None:
+    with pytest.raises(EventError, match=message):
+        handlers.worker(event, Context())
+    assert lambda_env.calls == []
+
+
+def test_context_is_cleared_per_invocation(lambda_env: RecordingLambda) -> None:
+    structlog.contextvars.bind_contextvars(account="999999999999", run="stale")
+    with pytest.raises(EventError):
+        handlers.worker([], Context())
+    assert structlog.contextvars.get_contextvars() == {"function": "worker", "request_id": "req-1"}
+
+
+def test_config_is_read_once_per_cold_start(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    real = handlers.load_config
+    monkeypatch.setattr(handlers, "load_config",
+                        lambda source, registry: reads.append(source) or real(source, registry))
+    handlers.director({}, Context())
+    handlers.director({}, Context())
+    assert len(reads) == 1
+
+
+def test_missing_settings_are_clear_errors(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(handlers.WORKER_FUNCTION_ENV)
+    with pytest.raises(ConfigError, match="WORKER_FUNCTION is not set"):
+        handlers.director({}, Context())
+    monkeypatch.setattr(handlers, "_config", None)
+    monkeypatch.delenv(handlers.CONFIG_ENV)
+    with pytest.raises(ConfigError, match="AWS_COLLECTOR_CONFIG is not set"):
+        handlers.notifier({}, Context())
+    with pytest.raises(EventError, match="run_id must be a non-empty string"):
+        handlers.notifier({"run_id": 5}, Context())
+
+
+def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_env: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    rt = handlers.runtime()
+    Store("findings", rt.clients.client("dynamodb", "us-east-1")).put(
+        {"pk": "RUN", "sk": "run-9", "kind": "run", "run_id": "run-9", "expected": 0})
+    first = handlers.notifier({"run_id": "run-9"}, Context())
+    second = handlers.notifier({"run_id": "run-9"}, Context())
+    assert first["sent"] == ["stdout"] and first["failures"] == []
+    assert second["sent"] == [] and second["skipped"]

@@ -1,0 +1,74 @@
+"""The member role: its template and `iam-policy` come from the collectors' declared permissions."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from collector_core.cli import main
+from collector_core.iam_policy import (
+    RUNTIME_ACTIONS,
+    collector_actions,
+    member_role_template,
+    policy_document,
+    template_actions,
+)
+from collector_core.plugins import load_plugins
+
+MEMBER_ROLE = Path(__file__).resolve().parents[2] / "deploy" / "member-role.yaml"
+
+
+def declared_by_built_ins() -> set[str]:
+    registry = load_plugins()
+    assert registry.names() == ["iam_key_age", "open_security_groups", "unattached_ebs"]
+    return {p for name in registry.names() for p in registry[name].permissions}
+
+
+def test_template_allows_exactly_what_the_built_ins_declare() -> None:
+    assert set(template_actions(MEMBER_ROLE.read_text())) == declared_by_built_ins() | set(RUNTIME_ACTIONS)
+
+
+def test_committed_template_is_the_generated_one() -> None:
+    registry = load_plugins()
+    rendered = member_role_template(collector_actions(registry, registry.names()))
+    assert MEMBER_ROLE.read_text() == rendered, (
+        "deploy/member-role.yaml has drifted from the collectors' permissions; regenerate it with "
+        "`aws-collector iam-policy --config CONFIG --format cloudformation > deploy/member-role.yaml`"
+    )
+
+
+def test_only_the_collector_role_may_assume_it_with_the_external_id() -> None:
+    role = yaml.safe_load(MEMBER_ROLE.read_text())["Resources"]["CollectorReadOnlyRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${CollectorAccountId}:role/${CollectorRoleName}"}}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+
+
+def test_iam_policy_follows_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "role_name": "custom-reader",
+        "accounts": [{"id": "111111111111", "name": "prod"}],
+        "plugins": {"iam_key_age": {"enabled": False}, "open_security_groups": {"enabled": False}},
+    }))
+    assert main(["iam-policy", "--config", str(config)]) == 0
+    policy = json.loads(capsys.readouterr().out)
+    assert [s["Action"] for s in policy["Statement"]] == [["ec2:DescribeRegions", "ec2:DescribeVolumes"]]
+
+    assert main(["iam-policy", "--config", str(config), "--format", "cloudformation"]) == 0
+    template = capsys.readouterr().out
+    assert template_actions(template) == ["ec2:DescribeRegions", "ec2:DescribeVolumes"]
+    assert yaml.safe_load(template)["Parameters"]["RoleName"]["Default"] == "custom-reader"
+
+
+def test_resource_scoped_actions_get_their_resource() -> None:
+    registry = load_plugins()
+    policy = policy_document(collector_actions(registry, ["iam_key_age"]))
+    scoped = [s for s in policy["Statement"] if s["Resource"] != "*"]
+    assert scoped == [{"Sid": "AwsCollectorReadScoped1", "Effect": "Allow",
+                       "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+                       "Resource": "arn:aws:iam::*:user/*"}]

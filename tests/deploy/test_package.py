@@ -1,0 +1,165 @@
+"""`osls package` offline: the zip keeps the plugins' entry points, and the stack passes the linters."""
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector_core.store import Store
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+
+PLACEHOLDERS = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+
+
+def built_in_entry_points() -> dict[str, str]:
+    """The aws_collector.plugins entry points setup.cfg declares."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    lines = cfg["options.entry_points"]["aws_collector.plugins"].strip().splitlines()
+    return dict(line.replace(" ", "").split("=", 1) for line in lines)
+
+
+def test_package_keeps_entry_point_metadata(packaged: Path) -> None:
+    with zipfile.ZipFile(packaged / "aws-collector.zip") as zf:
+        names = zf.namelist()
+        entry_files = [n for n in names if re.fullmatch(r"aws_collector-[^/]+\.dist-info/entry_points\.txt", n)]
+        assert len(entry_files) == 1, f"the project's .dist-info is missing from the package: {entry_files}"
+        entry_points = configparser.ConfigParser()
+        entry_points.read_string(zf.read(entry_files[0]).decode())
+    packaged_plugins = {k: v.replace(" ", "") for k, v in entry_points["aws_collector.plugins"].items()}
+    assert packaged_plugins == built_in_entry_points()
+    for module in packaged_plugins.values():
+        assert module.replace(".", "/") + ".py" in names, f"{module} is declared but not packaged"
+    assert "collector_core/handlers.py" in names
+    # Only what the functions need: no bytecode, no test suites, nothing else from this repository.
+    assert not [n for n in names if n.endswith((".pyc", ".pyo")) or "/tests/" in n]
+    assert not [n for n in names if n.startswith(("tests/", "plugins/", "benchmarks/", "docs/", "node_modules/"))]
+
+
+def test_stack_passes_cfn_lint(packaged: Path) -> None:
+    template = packaged / "cloudformation-template-update-stack.json"
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"  # the deploy extra pins it
+    proc = subprocess.run([str(cfn_lint), str(template), str(DEPLOY / "member-role.yaml")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_policy_passes_parliament(stack_template: dict[str, Any]) -> None:
+    from parliament import analyze_policy_string
+
+    role = stack_template["Resources"]["IamRoleLambdaExecution"]["Properties"]
+    # Every permissions policy; trust policies are not identity policies and cfn-lint checks them.
+    documents = [resolve(p["PolicyDocument"]) for p in role["Policies"]]
+    documents += [resolve(p["PolicyDocument"]) for p in member_role_properties()["Policies"]]
+    assert len(documents) == 2
+    for document in documents:
+        findings = analyze_policy_string(json.dumps(document)).findings
+        assert not findings, [(f.issue, f.detail, f.location) for f in findings]
+
+
+def test_execution_role_is_least_privilege(stack_template: dict[str, Any]) -> None:
+    statements = {
+        s.get("Sid"): s
+        for p in stack_template["Resources"]["IamRoleLambdaExecution"]["Properties"]["Policies"]
+        for s in resolve(p["PolicyDocument"])["Statement"]
+    }
+    invoke = statements["InvokeWorkerAndNotifier"]["Resource"]
+    assert sorted(r.rsplit(":", 1)[1] for r in invoke) == ["aws-collector-ci-notifier", "aws-collector-ci-worker"]
+    assert statements["AssumeMemberRole"]["Resource"] == "arn:aws:iam::*:role/aws-collector-readonly"
+    assert sorted(statements["FindingsTable"]["Action"]) == sorted(
+        f"dynamodb:{a}" for a in ("BatchWriteItem", "PutItem", "UpdateItem", "Query", "Scan"))
+    for statement in statements.values():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not [a for a in actions if "*" in a], statement
+        if statement["Resource"] == "*":
+            assert actions == ["organizations:ListAccounts"], statement
+
+
+def test_worker_retries_and_failure_destination(stack_template: dict[str, Any]) -> None:
+    resources = stack_template["Resources"]
+    config = resources["WorkerLambdaEvConf"]["Properties"]
+    assert config["MaximumRetryAttempts"] == 1 and config["MaximumEventAgeInSeconds"] == 3600
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
+    assert resources["FailedInvocationsQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    worker = resources["WorkerLambdaFunction"]["Properties"]
+    assert worker["Runtime"] == "python3.12" and worker["Timeout"] >= 600
+    assert worker["Environment"]["Variables"]["NOTIFIER_FUNCTION"] == "aws-collector-ci-notifier"
+    director = resources["DirectorLambdaFunction"]["Properties"]
+    assert director["MemorySize"] <= 256
+    assert director["Environment"]["Variables"]["WORKER_FUNCTION"] == "aws-collector-ci-worker"
+    assert resources["DirectorEventsRuleSchedule1"]["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
+
+
+def test_table_matches_ensure_table(stack_template: dict[str, Any]) -> None:
+    table = stack_template["Resources"]["FindingsTable"]["Properties"]
+    created = RecordingDynamoDB()
+    Store("aws-collector-findings", created).ensure_table()
+    assert table["KeySchema"] == created.table["KeySchema"]
+    assert table["AttributeDefinitions"] == created.table["AttributeDefinitions"]
+    assert table["BillingMode"] == created.table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {
+        "AttributeName": created.ttl["AttributeName"], "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+class RecordingDynamoDB:
+    """Just enough of a DynamoDB client for ensure_table, remembering what it asked for."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, Any] = {}
+        self.ttl: dict[str, Any] = {}
+
+    def describe_table(self, **_: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
+
+    def create_table(self, **kwargs: Any) -> None:
+        self.table = kwargs
+
+    def get_waiter(self, _: str) -> Any:
+        class Waiter:
+            def wait(self, **__: Any) -> None:
+                return None
+
+        return Waiter()
+
+    def update_time_to_live(self, **kwargs: Any) -> None:
+        self.ttl = kwargs["TimeToLiveSpecification"]
+
+
+def member_role_properties() -> dict[str, Any]:
+    import yaml
+
+    template = yaml.safe_load((DEPLOY / "member-role.yaml").read_text())
+    return template["Resources"]["CollectorReadOnlyRole"]["Properties"]
+
+
+def resolve(value: Any) -> Any:
+    """CloudFormation intrinsics replaced by example values, so a linter sees plain ARNs."""
+    if isinstance(value, dict):
+        if "Fn::Sub" in value:
+            return re.sub(r"\$\{([^}]+)\}", lambda m: PLACEHOLDERS[m.group(1)], value["Fn::Sub"])
+        if "Fn::GetAtt" in value:
+            kind = {"FindingsTable": "dynamodb:us-east-1:123456789012:table/",
+                    "FailedInvocationsQueue": "sqs:us-east-1:123456789012:"}[value["Fn::GetAtt"][0]]
+            return f"arn:aws:{kind}{value['Fn::GetAtt'][0]}"
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(resolve(p) for p in parts)
+        return {k: resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    return value
