@@ -15,14 +15,14 @@ from typing import Any
 import structlog
 
 from collector_core import director as director_
-from collector_core import logs
+from collector_core import logs, metrics
 from collector_core.aws import Clients, home_region
 from collector_core.config import Config, ConfigError, load_config
-from collector_core.events import EventError, WorkerEvent
+from collector_core.events import AccountResult, EventError, WorkerEvent
 from collector_core.invokers import LambdaInvoker
 from collector_core.plugins import Registry, load_plugins
 from collector_core.store import Store
-from collector_core.worker import run_account
+from collector_core.worker import record_not_started, run_account
 
 #: Where the config is: a path inside the package, ``s3://bucket/key`` or ``ssm:/name``.
 CONFIG_ENV = "AWS_COLLECTOR_CONFIG"
@@ -82,7 +82,13 @@ def director(event: Any, context: Any) -> dict[str, Any]:
     if not function:
         raise ConfigError(f"{WORKER_FUNCTION_ENV} is not set: the director cannot find the worker")
     invoker = LambdaInvoker(function, rt.clients.client("lambda", home_region()), concurrency=CONCURRENCY)
-    result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=_store(cfg.table, rt))
+    store = _store(cfg.table, rt)
+    result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store)
+    events = {e.account.id: e for e in result.events}
+    for failure in invoker.failures:
+        # Lambda would not take this account's event: record it failed so the run still completes.
+        record_not_started(events[failure.account_id], (failure.error, failure.message),
+                           clients=rt.clients, store=store, on_run_complete=_notify_run_complete)
     structlog.get_logger("aws_collector").info(
         "run_dispatched", run=result.run_id, accounts=len(result.events), invoke_failures=len(invoker.failures)
     )
@@ -108,7 +114,18 @@ def worker(event: Any, context: Any) -> dict[str, Any]:
     deadline = time.monotonic() + remaining - min(FLUSH_MARGIN_SECONDS, remaining / 5)
     result = run_account(parsed, registry=rt.registry, clients=rt.clients, store=_store(parsed.table, rt),
                          deadline=deadline, on_run_complete=_notify_run_complete)
+    _emit_metrics(result, rt)
     return result.to_dict()
+
+
+def _emit_metrics(result: AccountResult, rt: Runtime) -> None:
+    """Metrics per the config's sinks; without a readable config the worker still succeeds."""
+    try:
+        settings = config().metrics
+    except ConfigError as exc:
+        structlog.get_logger("aws_collector").warning("metrics_skipped", reason=str(exc)[:300])
+        return
+    metrics.emit([result], settings, clients=rt.clients)  # never raises
 
 
 def notifier(event: Any, context: Any) -> dict[str, Any]:

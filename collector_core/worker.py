@@ -44,6 +44,21 @@ def run_account(
     return _Worker(event, registry, clients, store, deadline, now).run(on_run_complete)
 
 
+def record_not_started(
+    event: WorkerEvent,
+    error: tuple[str, str],
+    *,
+    clients: Clients,
+    store: Store,
+    on_run_complete: Callable[[str], None] | None = None,
+) -> AccountResult:
+    """Record an account whose worker never started as failed, so its run can still complete."""
+    worker = _Worker(event, Registry(), clients, store, None, None)
+    worker._add_error("-", "-", *error)
+    worker._record(on_run_complete)
+    return worker.result
+
+
 def error_of(exc: BaseException) -> tuple[str, str]:
     """(error class or AWS code, message) of an exception."""
     if isinstance(exc, ClientError):

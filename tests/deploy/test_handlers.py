@@ -177,3 +177,26 @@ def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_e
     second = handlers.notifier({"run_id": "run-9"}, Context())
     assert first["sent"] == ["stdout"] and first["failures"] == []
     assert second["sent"] == [] and second["skipped"]
+
+
+def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_completes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A failed async invoke must not leave the run waiting forever for that account."""
+    from moto import mock_aws
+
+    config = tmp_path / "config.yaml"
+    config.write_text('table: tbl\naccounts: [{id: "111111111111", name: a}, {id: "222222222222", name: b}]\n')
+    monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
+    monkeypatch.setenv("WORKER_FUNCTION", "no-such-worker")
+    monkeypatch.setattr(handlers, "_runtime", None)
+    monkeypatch.setattr(handlers, "_config", None)
+    with mock_aws():
+        rt = handlers.runtime()
+        store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
+        store.ensure_table()
+        out = handlers.director({}, None)
+        assert len(out["invoke_failures"]) == 2
+        done, expected = store.mark_account_done(out["run_id"], "111111111111")
+        assert (done, expected) == (2, 2)
+        assert store.account_runs("222222222222")[0]["status"] == "failed"
