@@ -48,7 +48,7 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
         print(render(build_report(items, now=now, registry=registry, run_id=result.run_id)), file=out)
         seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"]) for f in findings}
         missing, extra = sim.expected - seen, seen - sim.expected
-        verdict = "matches" if not (missing or extra) else f"DIFFERS ({len(missing)} missing, {len(extra)} extra)"
+        verdict = "match" if not (missing or extra) else f"DIFFER ({len(missing)} missing, {len(extra)} extra)"
         print(f"\nThe findings {verdict} the {len(sim.expected)} problems seeded in the simulation.",
               file=out)
     return 0 if not (missing or extra or result.failed) else 1
