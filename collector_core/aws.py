@@ -21,7 +21,9 @@ DEFAULT_REGION = "us-east-1"
 CallHook = Callable[[str, str, str], None]  # (region, service, operation)
 #: Marks a session whose clients share one class per service (see _shared_client_class).
 _CLASS_CACHE = "_aws_collector_client_classes"
-_build_client_class = botocore.client.ClientCreator._create_client_class
+# botocore's private class builder, wrapped below; typed Any because the stubs do not declare it.
+_ClientCreator: Any = botocore.client.ClientCreator
+_build_client_class = _ClientCreator._create_client_class
 
 
 def _shared_client_class(creator: Any, service_name: str, service_model: Any) -> Any:
@@ -40,7 +42,7 @@ def _shared_client_class(creator: Any, service_name: str, service_model: Any) ->
     return cache[key]
 
 
-botocore.client.ClientCreator._create_client_class = _shared_client_class
+_ClientCreator._create_client_class = _shared_client_class
 
 
 def home_region() -> str:
@@ -66,7 +68,8 @@ class Clients:
     def __init__(self, *, max_pool_connections: int = 10, max_attempts: int = 8,
                  connect_timeout: float = 5, read_timeout: float = 30) -> None:
         self._botocore = botocore.session.get_session()
-        self._session = boto3.session.Session(botocore_session=self._botocore)
+        # Any: services are named at run time, so the stubs' per-service overloads cannot apply.
+        self._session: Any = boto3.session.Session(botocore_session=self._botocore)
         # Opt this session in to shared client classes; clients are created under self._lock.
         setattr(self._botocore.get_component("event_emitter"), _CLASS_CACHE, {})
         self._lock = threading.Lock()

@@ -78,7 +78,10 @@ def seed_organization(
     import boto3
 
     now = now or dt.datetime.now(dt.timezone.utc)
-    session = boto3.session.Session(**_session_args())
+    session = boto3.session.Session(
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    )
     org = session.client("organizations", endpoint_url=endpoint, region_name="us-east-1")
     with contextlib.suppress(org.exceptions.AlreadyInOrganizationException):
         org.create_organization(FeatureSet="ALL")
@@ -162,8 +165,3 @@ def _rule(from_port: int, to_port: int, *, cidr: str | None = None, ipv6: str | 
     return rule
 
 
-def _session_args() -> dict[str, str]:
-    return {
-        "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-    }
