@@ -44,9 +44,13 @@ class RunResult:
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
-    """Sortable by time, unique across concurrent runs."""
+    """Sortable by time, unique across concurrent runs.
+
+    Microseconds, because read-time resolution orders runs by id: two runs in the same second
+    (back to back from a laptop) must still sort in the order they started.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(3)}"
 
 
 def resolve_accounts(config: Config, clients: Clients) -> list[Account]:

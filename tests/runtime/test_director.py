@@ -1,6 +1,7 @@
 """The director: which accounts run, with what, and that fan-out hands every account over."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import boto3
@@ -9,7 +10,7 @@ from moto import mock_aws
 
 from collector_core.aws import Clients
 from collector_core.config import parse_config
-from collector_core.director import plan_run, resolve_accounts, run
+from collector_core.director import new_run_id, plan_run, resolve_accounts, run
 from collector_core.events import WorkerEvent
 from collector_core.plugins import load_plugins
 from collector_core.store import Store
@@ -88,3 +89,12 @@ def test_fan_out_hands_every_account_to_the_invoker_and_records_the_run() -> Non
         assert [e.account.id for e in recorder.events] == [f"{i:012d}" for i in range(1, 6)]
         assert {e.run_id for e in recorder.events} == {result.run_id}
         assert store.runs(1)[0]["expected"] == 5
+
+
+def test_run_ids_sort_in_start_order_within_one_second() -> None:
+    # Resolution orders runs by id: a second run started 1 ms after the first must sort after it,
+    # whatever the random suffixes.
+    start = dt.datetime(2026, 11, 23, 6, 0, 0, 500_000, tzinfo=dt.timezone.utc)
+    for _ in range(50):
+        first, second = new_run_id(start), new_run_id(start + dt.timedelta(milliseconds=1))
+        assert first < second
