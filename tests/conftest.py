@@ -1,10 +1,12 @@
-"""Shared fixtures: fake credentials for every test, moto in-process and moto's server."""
+"""Shared fixtures: fake credentials for every test, moto in-process and moto's server, a loopback
+HTTP listener, and structlog reset around every test."""
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 
 import pytest
+from loopback import Listener, serve_http
 
 from collector_core.plugins import ALLOW_ENV
 
@@ -48,6 +50,23 @@ def server_env(moto_reset: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """This process's AWS environment pointed at a clean moto server."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_reset)
     return moto_reset
+
+
+@pytest.fixture
+def http_listener() -> Iterator[Listener]:
+    """An HTTP endpoint on 127.0.0.1 that records every POST (see tests/loopback.py)."""
+    with serve_http() as listener:
+        yield listener
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """structlog as new: `main()` binds it to whatever stderr was, which pytest closes later."""
+    import structlog
+
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 def pytest_configure(config: pytest.Config) -> None:

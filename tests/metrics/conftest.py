@@ -1,12 +1,10 @@
-"""Fixtures for the metrics tests: a worker's result, and loopback TCP and HTTP listeners that
-record what a Wavefront proxy or the Wavefront service would receive."""
+"""Fixtures for the metrics tests: a worker's result, and a loopback TCP listener that records what
+a Wavefront proxy would receive (HTTP ingestion uses the shared `http_listener`)."""
 from __future__ import annotations
 
 import socketserver
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from metrics_listeners import Received
@@ -54,39 +52,3 @@ def tcp_listener() -> Iterator[Received]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def http_listener() -> Iterator[Received]:
-    """An HTTP server on 127.0.0.1 that records every POST and answers `status`."""
-    received = Received()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            received.requests.append((self.path, dict(self.headers), body))
-            self.send_response(received.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    received.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(autouse=True)
-def fresh_logging() -> Iterator[None]:
-    """structlog as new: `main()` binds it to whatever stderr was, which pytest closes later."""
-    import structlog
-
-    structlog.reset_defaults()
-    yield
-    structlog.reset_defaults()

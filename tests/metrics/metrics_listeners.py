@@ -1,4 +1,4 @@
-"""What the loopback listeners of the metrics tests record."""
+"""What the loopback TCP listener of the metrics tests records (a Wavefront proxy's port 2878)."""
 from __future__ import annotations
 
 import time
@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Received:
-    """What one listener got: raw TCP payloads, or HTTP requests (path, headers, body)."""
+    """The raw payload of every connection, each read to its end."""
 
     url: str = ""
     payloads: list[bytes] = field(default_factory=list)
-    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    status: int = 202
 
     def wait_for_payloads(self, count: int, timeout: float = 5.0) -> list[bytes]:
         """The TCP payloads, once `count` connections have been read to their end."""

@@ -8,6 +8,7 @@ import re
 
 import pytest
 import structlog
+from loopback import Listener
 from metrics_listeners import Received
 
 from collector_core import logs
@@ -49,33 +50,33 @@ def test_a_proxy_over_tcp_receives_one_line_per_metric(
 
 
 def test_direct_ingestion_posts_with_the_token_from_the_environment(
-    account_result: AccountResult, http_listener: Received, monkeypatch: pytest.MonkeyPatch
+    account_result: AccountResult, http_listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WF_TOKEN", "s3cr3t-token")
     settings = {"sink": "wavefront",
                 "wavefront": {"url": http_listener.url, "token_env": "WF_TOKEN", "source": "collector prod"}}
     assert emit([account_result], settings, now=NOW) == []
 
-    ((path, headers, body),) = http_listener.requests
-    assert path == "/report?f=wavefront"
-    assert headers["Authorization"] == "Bearer s3cr3t-token"
-    rows = parse(body)
+    (request,) = http_listener.received
+    assert request.path == "/report?f=wavefront"
+    assert request.headers["Authorization"] == "Bearer s3cr3t-token"
+    rows = parse(request.body)
     assert len(rows) == 16 and {r["source"] for r in rows} == {"collector_prod"}
 
 
-def test_a_proxy_over_http_needs_no_token(account_result: AccountResult, http_listener: Received) -> None:
+def test_a_proxy_over_http_needs_no_token(account_result: AccountResult, http_listener: Listener) -> None:
     settings = {"sink": "wavefront", "wavefront": {"url": http_listener.url}}
     assert emit([account_result], settings, now=NOW) == []
-    ((_, headers, body),) = http_listener.requests
-    assert "Authorization" not in headers
-    assert len(parse(body)) == 16
+    (request,) = http_listener.received
+    assert "Authorization" not in request.headers
+    assert len(parse(request.body)) == 16
 
 
 def test_a_failing_sink_is_reported_and_the_others_still_send(
-    account_result: AccountResult, http_listener: Received, monkeypatch: pytest.MonkeyPatch
+    account_result: AccountResult, http_listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WF_TOKEN", "s3cr3t-token")
-    http_listener.status = 401
+    http_listener.responses.append((401, {}, ""))
     emf = io.StringIO()
     log = io.StringIO()
     logs.configure(json_output=True, stream=log)

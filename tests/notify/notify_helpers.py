@@ -1,11 +1,8 @@
-"""Helpers for the notifier tests: table items built the way the worker and director store them,
-and the record a loopback HTTP listener keeps."""
+"""Helpers for the notifier tests: table items built the way the worker and director store them."""
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import Account, Finding
@@ -47,26 +44,6 @@ def run_record(run: str, accounts: list[Account], started: dt.datetime = NOW) ->
     return {"pk": "RUN", "sk": run, "kind": "run", "run_id": run, "started": iso(started),
             "expected": len(accounts), "accounts": json.dumps([a.id for a in accounts])}
 
-
-@dataclass
-class Received:
-    """One request the listener got."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Listener:
-    """A loopback HTTP endpoint: records requests, answers from `responses` then 200 "ok"."""
-
-    url: str = ""
-    received: list[Received] = field(default_factory=list)
-    responses: deque[tuple[int, dict[str, str], str]] = field(default_factory=deque)
 
 
 def table_with(items: list[dict[str, Any]], name: str = "notify-test") -> Store:

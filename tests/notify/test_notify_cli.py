@@ -7,7 +7,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from notify_helpers import Listener
+from loopback import Listener
 
 from collector_core.aws import Clients
 from collector_core.cli import main, open_store

@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 import pytest
 import structlog
+from loopback import Listener
 from notify_helpers import (
     NOW,
     PROD,
     SANDBOX,
-    Listener,
     account_run,
     config_with,
     finding,

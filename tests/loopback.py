@@ -1,0 +1,64 @@
+"""A loopback HTTP endpoint for the tests of Slack and Wavefront: it records every POST and
+answers as scripted, so the tests see exactly what would have left the machine."""
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Request:
+    """One request the listener got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Listener:
+    """Records requests, answers from `responses` (status, headers, body) then 200 "ok"."""
+
+    url: str = ""
+    received: list[Request] = field(default_factory=list)
+    responses: deque[tuple[int, dict[str, str], str]] = field(default_factory=deque)
+
+
+@contextmanager
+def serve_http() -> Iterator[Listener]:
+    """A listener on 127.0.0.1 at a free port, for the length of the block."""
+    listener = Listener()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            listener.received.append(Request(self.path, dict(self.headers), body))
+            status, headers, text = listener.responses.popleft() if listener.responses else (200, {}, "ok")
+            data = text.encode()
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    listener.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield listener
+    finally:
+        server.shutdown()
+        server.server_close()
