@@ -75,11 +75,14 @@ class LambdaInvoker:
 
     def _invoke(self, event: WorkerEvent) -> tuple[str, str] | None:
         try:
-            self.client.invoke(
+            response = self.client.invoke(
                 FunctionName=self.function_name,
                 InvocationType="Event",
                 Payload=json.dumps(event.to_dict()).encode(),
             )
+            # The (empty) streamed payload holds its connection until read to the end: unread,
+            # every Invoke opened a new connection, and against AWS would pay a TLS handshake.
+            response["Payload"].read()
         except Exception as exc:  # botocore already retried; record and go on with the others
             return error_of(exc)
         return None

@@ -1,5 +1,6 @@
-"""A loopback HTTP endpoint for the tests of Slack and Wavefront: it records every POST and
-answers as scripted, so the tests see exactly what would have left the machine."""
+"""A loopback HTTP endpoint for the tests of Slack, Wavefront and Lambda's Invoke: it records every
+POST and answers as scripted, so the tests see exactly what would have left the machine. It speaks
+HTTP/1.1 and keeps connections alive, as AWS's endpoints do, and counts the connections it got."""
 from __future__ import annotations
 
 import json
@@ -29,6 +30,7 @@ class Listener:
     """Records requests, answers from `responses` (status, headers, body) then 200 "ok"."""
 
     url: str = ""
+    connections: int = 0
     received: list[Request] = field(default_factory=list)
     responses: deque[tuple[int, dict[str, str], str]] = field(default_factory=deque)
 
@@ -39,6 +41,12 @@ def serve_http() -> Iterator[Listener]:
     listener = Listener()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            listener.connections += 1
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             listener.received.append(Request(self.path, dict(self.headers), body))
@@ -55,6 +63,7 @@ def serve_http() -> Iterator[Listener]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True  # a client's idle kept-alive connection must not block shutdown
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     listener.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 import structlog
+from botocore.response import StreamingBody
 
 from collector_core import director, handlers
 from collector_core.aws import Clients
@@ -41,7 +43,7 @@ class RecordingLambda:
 
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
-        return {"StatusCode": 202}
+        return {"StatusCode": 202, "Payload": StreamingBody(io.BytesIO(b""), 0)}  # as botocore's
 
 
 class LambdaAwareClients(Clients):
