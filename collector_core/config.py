@@ -67,9 +67,13 @@ class Config:
     notify: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def _by_id(self) -> dict[str, AccountConfig]:
+        return {a.id: a for a in self.accounts}
+
     def account(self, account_id: str) -> AccountConfig | None:
-        """The config entry for an account, if it has one."""
-        return next((a for a in self.accounts if a.id == account_id), None)
+        """The config entry for an account, if it has one (a dict: the director asks for each)."""
+        return self._by_id.get(account_id)
 
     def regions_for(self, account_id: str) -> str | list[str]:
         """The account's regions: its own list, else the default ("all" or a list)."""
