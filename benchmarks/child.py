@@ -141,11 +141,11 @@ def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str,
     invoker = LambdaInvoker(job["function"], runtime.clients.client("lambda", home_region()),
                             concurrency=job.get("concurrency") or handlers.CONCURRENCY)
     store = Store(job["table"], runtime.clients.client("dynamodb", home_region()))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = director.run(config, runtime.registry, invoker, clients=runtime.clients, store=store,
                           run_id=job["run_id"])
-    return {"wall": time.perf_counter() - started, "invoked": len(result.events),
-            "failures": len(invoker.failures)}
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "invoked": len(result.events), "failures": len(invoker.failures)}
 
 
 # -- baseline: one boto3 Session per region thread -----------------------------------------------

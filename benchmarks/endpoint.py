@@ -2,8 +2,11 @@
 
 Every request waits ``latency`` seconds before moto handles it, so the collector pays a fixed
 round trip per call as it would against AWS. Lambda's asynchronous Invoke (``InvocationType=Event``)
-is answered here, as AWS does, with 202 after ``invoke_latency``; the payload is handed to
-``on_invoke`` so a benchmark can start the worker the way Lambda would.
+is answered on a listener of its own (``AWS_ENDPOINT_URL_LAMBDA``), as AWS does, with 202 after
+``invoke_latency``; the payload is handed to ``on_invoke`` so a benchmark can start the worker the
+way Lambda would. That listener keeps connections alive, as AWS's endpoints do: werkzeug closes
+every connection, and a new TCP connection and server thread per Invoke cost this machine about
+as much CPU as the director's own work, charging the harness's overhead to the director.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from collector_core.simulate import FAKE_CREDENTIALS
@@ -23,7 +27,7 @@ Invoked = Callable[[str, bytes], None]
 
 
 class LatencyMiddleware:
-    """WSGI middleware: a fixed delay per AWS request, and Lambda's async Invoke answered here."""
+    """WSGI middleware: a fixed delay per AWS request; Lambda's async Invoke is `invoke`."""
 
     def __init__(self, app: Any, *, latency: float = 0.0, invoke_latency: float = 0.0) -> None:
         self.app = app
@@ -38,21 +42,44 @@ class LatencyMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):  # the harness's own control calls: no AWS round trip
             return self.app(environ, start_response)
-        match = INVOKE_PATH.match(path)
-        if match and environ.get("REQUEST_METHOD") == "POST" \
-                and environ.get("HTTP_X_AMZ_INVOCATION_TYPE") == "Event":
-            time.sleep(self.invoke_latency)
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            with self._lock:
-                self.invocations += 1
-            if self.on_invoke is not None:
-                self.on_invoke(match["name"], body)
-            start_response("202 Accepted", [("Content-Type", "application/json"), ("Content-Length", "0")])
-            return [b""]
         with self._lock:
             self.requests += 1
         time.sleep(self.latency)
         return self.app(environ, start_response)
+
+    def invoke(self, function: str, payload: bytes) -> None:
+        """Lambda's async Invoke: queued after ``invoke_latency``, the worker started by ``on_invoke``."""
+        time.sleep(self.invoke_latency)
+        with self._lock:
+            self.invocations += 1
+        if self.on_invoke is not None:
+            self.on_invoke(function, payload)
+
+
+def invoke_server(middleware: LatencyMiddleware) -> ThreadingHTTPServer:
+    """Lambda's Invoke endpoint on 127.0.0.1, HTTP/1.1 with keep-alive; anything else is a 404."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            match = INVOKE_PATH.match(self.path)
+            if match and self.headers.get("X-Amz-Invocation-Type") == "Event":
+                middleware.invoke(match["name"], body)
+                self.send_response(202)
+            else:
+                self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    return server
 
 
 @contextmanager
@@ -69,20 +96,28 @@ def simulated_aws(*, latency: float = 0.0) -> Iterator[tuple[str, LatencyMiddlew
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # it logs every request otherwise
     middleware = LatencyMiddleware(DomainDispatcherApplication(create_backend_app), latency=latency)
     # werkzeug closes every connection after its response: each call pays a new TCP connection,
-    # which AWS (keep-alive) would not charge. The bias is against the code measured.
+    # which AWS (keep-alive) would not charge. The bias is against the code measured; the Invoke
+    # listener, which the fan-out's thousand calls hit, keeps its connections.
     server = make_server("127.0.0.1", 0, middleware, threaded=True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="simulated-aws")
-    thread.start()
+    invokes = invoke_server(middleware)
+    threads = [threading.Thread(target=s.serve_forever, daemon=True, name=f"simulated-{name}")
+               for s, name in ((server, "aws"), (invokes, "lambda"))]
+    for thread in threads:
+        thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    names = (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")
+    names = (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_DEFAULT_REGION",
+             "AWS_REGION")
     saved = {k: os.environ.get(k) for k in names}
-    os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{invokes.server_address[1]}")
     os.environ.pop("AWS_REGION", None)
     try:
         yield url, middleware
     finally:
-        server.shutdown()
-        thread.join()
+        for each, thread in zip((server, invokes), threads, strict=True):
+            each.shutdown()
+            each.server_close()
+            thread.join()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
