@@ -163,5 +163,3 @@ def _rule(from_port: int, to_port: int, *, cidr: str | None = None, ipv6: str | 
     if ipv6:
         rule["Ipv6Ranges"] = [{"CidrIpv6": ipv6}]
     return rule
-
-
