@@ -4,6 +4,7 @@ HTTP/1.1 and keeps connections alive, as AWS's endpoints do, and counts the conn
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -36,6 +37,17 @@ class Listener:
 
 
 @contextmanager
+def running(server: socketserver.BaseServer) -> Iterator[int]:
+    """Serve on a daemon thread for the length of the block; yields the port."""
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield server.server_address[1]  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def serve_http() -> Iterator[Listener]:
     """A listener on 127.0.0.1 at a free port, for the length of the block."""
     listener = Listener()
@@ -64,10 +76,6 @@ def serve_http() -> Iterator[Listener]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True  # a client's idle kept-alive connection must not block shutdown
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    listener.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with running(server) as port:
+        listener.url = f"http://127.0.0.1:{port}"
         yield listener
-    finally:
-        server.shutdown()
-        server.server_close()

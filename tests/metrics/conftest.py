@@ -3,10 +3,10 @@ a Wavefront proxy would receive (HTTP ingestion uses the shared `http_listener`)
 from __future__ import annotations
 
 import socketserver
-import threading
 from collections.abc import Iterator
 
 import pytest
+from loopback import running
 from metrics_listeners import Received
 
 from collector_core.collector import Account
@@ -45,10 +45,6 @@ def tcp_listener() -> Iterator[Received]:
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    received.url = f"127.0.0.1:{server.server_address[1]}"
-    try:
+    with running(server) as port:
+        received.url = f"127.0.0.1:{port}"
         yield received
-    finally:
-        server.shutdown()
-        server.server_close()
