@@ -1,4 +1,4 @@
-"""The messages between director and worker: the event for one account, and its result."""
+"""The messages between the functions: the event for one account, a relay's batch of them, a result."""
 from __future__ import annotations
 
 import re
@@ -67,6 +67,29 @@ class WorkerEvent:
             external_id=data.get("external_id"),
             ttl_days=ttl_days,
         )
+
+
+#: The key of a relay event: a batch of worker events the director hands to another of its own
+#: instances, which invokes their workers (see invokers.LambdaInvoker).
+RELAY = "relay"
+
+
+def relay_payload(events: list[bytes]) -> bytes:
+    """A relay event from worker events already serialised as JSON."""
+    return b'{"' + RELAY.encode() + b'": [' + b", ".join(events) + b"]}"
+
+
+def relayed_events(data: dict[str, Any]) -> list[WorkerEvent] | None:
+    """The worker events of a relay event, or None when ``data`` is not one (a scheduled run)."""
+    if RELAY not in data:
+        return None
+    batch = data[RELAY]
+    if not (isinstance(batch, list) and batch):
+        raise EventError("relay event: relay must be a non-empty list of worker events")
+    unknown = set(data) - {RELAY}
+    if unknown:
+        raise EventError(f"relay event: unknown fields {sorted(unknown)}")
+    return [WorkerEvent.from_dict(event) for event in batch]
 
 
 @dataclass

@@ -18,8 +18,8 @@ from collector_core import director as director_
 from collector_core import logs, metrics
 from collector_core.aws import Clients, home_region
 from collector_core.config import Config, ConfigError, load_config
-from collector_core.events import AccountResult, EventError, WorkerEvent
-from collector_core.invokers import LambdaInvoker
+from collector_core.events import AccountResult, EventError, WorkerEvent, relayed_events
+from collector_core.invokers import RELAY_SIZE, LambdaInvoker
 from collector_core.plugins import Registry, load_plugins
 from collector_core.store import Store
 from collector_core.worker import record_not_started, run_account
@@ -28,6 +28,10 @@ from collector_core.worker import record_not_started, run_account
 CONFIG_ENV = "AWS_COLLECTOR_CONFIG"
 #: The worker function's name, for the director's invocations (set by serverless.yml).
 WORKER_FUNCTION_ENV = "WORKER_FUNCTION"
+#: The director's own name: with it, a run of more than DIRECTOR_RELAY_SIZE accounts is relayed
+#: through other instances of the director in batches of that size (unset: no relaying).
+DIRECTOR_FUNCTION_ENV = "DIRECTOR_FUNCTION"
+RELAY_SIZE_ENV = "DIRECTOR_RELAY_SIZE"
 #: The notifier function's name; when set, the worker that completes a run invokes it.
 NOTIFIER_FUNCTION_ENV = "NOTIFIER_FUNCTION"
 #: Seconds kept back from the worker's remaining time to flush findings and write its record.
@@ -73,30 +77,62 @@ def config() -> Config:
 
 
 def director(event: Any, context: Any) -> dict[str, Any]:
-    """Scheduled entry point: plan the run and invoke the worker once per account."""
+    """Scheduled entry point: plan the run and invoke the worker once per account.
+
+    Also the relay's entry point: an event {"relay": [worker events]} from another instance of
+    this function, whose workers this one invokes (see invokers.LambdaInvoker).
+    """
     _begin(context, "director")
     if not isinstance(event, dict):
         raise EventError(f"director event: expected a JSON object, got {type(event).__name__}")
-    rt, cfg = runtime(), config()
-    function = os.environ.get(WORKER_FUNCTION_ENV)
-    if not function:
-        raise ConfigError(f"{WORKER_FUNCTION_ENV} is not set: the director cannot find the worker")
-    invoker = LambdaInvoker(function, rt.clients.client("lambda", home_region()), concurrency=CONCURRENCY)
+    rt = runtime()
+    worker_function = _setting(WORKER_FUNCTION_ENV, "the director cannot find the worker")
+    client = rt.clients.client("lambda", home_region())
+    relayed = relayed_events(event)
+    if relayed is not None:
+        invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY)
+        invoker.invoke(relayed)
+        return _dispatched(relayed[0].run_id, relayed, invoker, _store(relayed[0].table, rt), rt)
+    cfg = config()
+    invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY,
+                            relay_function=os.environ.get(DIRECTOR_FUNCTION_ENV) or None,
+                            relay_size=_relay_size())
     store = _store(cfg.table, rt)
     result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store)
-    events = {e.account.id: e for e in result.events}
+    return _dispatched(result.run_id, result.events, invoker, store, rt)
+
+
+def _dispatched(run_id: str, events: list[WorkerEvent], invoker: LambdaInvoker, store: Store,
+                rt: Runtime) -> dict[str, Any]:
+    """Record the accounts Lambda would not take as failed, so the run still completes; say what was sent."""
+    by_id = {e.account.id: e for e in events}
     for failure in invoker.failures:
-        # Lambda would not take this account's event: record it failed so the run still completes.
-        record_not_started(events[failure.account_id], (failure.error, failure.message),
+        record_not_started(by_id[failure.account_id], (failure.error, failure.message),
                            clients=rt.clients, store=store, on_run_complete=_notify_run_complete)
     structlog.get_logger("aws_collector").info(
-        "run_dispatched", run=result.run_id, accounts=len(result.events), invoke_failures=len(invoker.failures)
+        "run_dispatched", run=run_id, accounts=len(events), relays=invoker.relays,
+        invoke_failures=len(invoker.failures),
     )
     return {
-        "run_id": result.run_id,
-        "accounts": [e.account.id for e in result.events],
+        "run_id": run_id,
+        "accounts": [e.account.id for e in events],
+        "relays": invoker.relays,
         "invoke_failures": [asdict(f) for f in invoker.failures],
     }
+
+
+def _setting(name: str, why: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"{name} is not set: {why}")
+    return value
+
+
+def _relay_size() -> int:
+    raw = os.environ.get(RELAY_SIZE_ENV) or str(RELAY_SIZE)
+    if not (raw.isdigit() and int(raw) >= 1):
+        raise ConfigError(f"{RELAY_SIZE_ENV}: expected a whole number of accounts >= 1, got {raw!r}")
+    return int(raw)
 
 
 def worker(event: Any, context: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from collector_core.aws import Clients
-from collector_core.events import AccountResult, ScanError, WorkerEvent
+from collector_core.events import AccountResult, ScanError, WorkerEvent, relay_payload
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
 from collector_core.store import Store
@@ -54,35 +54,79 @@ class LocalInvoker:
         return result
 
 
-class LambdaInvoker:
-    """Invokes the worker function once per account with InvocationType=Event, concurrently."""
+#: Accounts a director invokes itself; past this it relays batches of this many to other
+#: instances of itself. A thousand Invoke calls cost about 1.5 s of botocore CPU, and a 256 MB
+#: Lambda has a sixth of a vCPU: one instance would take longer than the whole run.
+RELAY_SIZE = 100
+#: Bytes of worker events per relay invocation: Lambda takes at most 256 KB asynchronously.
+RELAY_PAYLOAD_LIMIT = 240_000
 
-    def __init__(self, function_name: str, client: Any, *, concurrency: int = 32) -> None:
+
+class LambdaInvoker:
+    """Invokes the worker function once per account with InvocationType=Event, concurrently.
+
+    With a ``relay_function`` (the director itself) and more than ``relay_size`` events, it
+    invokes that function instead, once per batch of events, and each relay invokes its batch's
+    workers: the Invoke calls' CPU is spread over as many Lambda instances as there are batches.
+    """
+
+    def __init__(self, function_name: str, client: Any, *, concurrency: int = 32,
+                 relay_function: str | None = None, relay_size: int = RELAY_SIZE) -> None:
         self.function_name = function_name
         self.client = client  # its connection pool should be at least `concurrency`
         self.concurrency = concurrency
+        self.relay_function = relay_function
+        self.relay_size = relay_size
         self.failures: list[ScanError] = []
+        self.relays = 0  # relay invocations made
 
     def invoke(self, events: list[WorkerEvent]) -> None:
-        """Queue every event with Lambda; failures to queue are kept in ``failures``."""
+        """Queue every event with Lambda; failures to queue are kept in ``failures``, per account."""
+        payloads = [json.dumps(event.to_dict()).encode() for event in events]
+        if self.relay_function and len(events) > self.relay_size:
+            calls = [(self.relay_function, relay_payload([payloads[i] for i in batch]), [events[i] for i in batch])
+                     for batch in relay_batches([len(p) for p in payloads], self.relay_size)]
+            self.relays += len(calls)
+        else:
+            calls = [(self.function_name, payload, [event]) for event, payload in zip(events, payloads, strict=True)]
         log = get_logger()
-        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(events)))) as pool:
-            for event, error in zip(events, pool.map(self._invoke, events), strict=False):
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(calls)))) as pool:
+            for (function, _, batch), error in zip(calls, pool.map(self._invoke, calls), strict=True):
                 if error:
-                    self.failures.append(ScanError(event.account.id, "-", "-", *error))
-                    log.error("invoke_failed", account=event.account.id, error=error[0])
+                    # A relay that was not queued starts none of its batch's workers.
+                    self.failures += [ScanError(event.account.id, "-", "-", *error) for event in batch]
+                    log.error("invoke_failed", function=function, accounts=[e.account.id for e in batch],
+                              error=error[0])
         return None
 
-    def _invoke(self, event: WorkerEvent) -> tuple[str, str] | None:
+    def _invoke(self, call: tuple[str, bytes, list[WorkerEvent]]) -> tuple[str, str] | None:
+        function, payload, _ = call
         try:
-            response = self.client.invoke(
-                FunctionName=self.function_name,
-                InvocationType="Event",
-                Payload=json.dumps(event.to_dict()).encode(),
-            )
+            response = self.client.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
             # The (empty) streamed payload holds its connection until read to the end: unread,
             # every Invoke opened a new connection, and against AWS would pay a TLS handshake.
             response["Payload"].read()
         except Exception as exc:  # botocore already retried; record and go on with the others
             return error_of(exc)
         return None
+
+
+def relay_batches(sizes: list[int], relay_size: int, limit: int = RELAY_PAYLOAD_LIMIT) -> list[list[int]]:
+    """Indexes of events, in order, in batches of equal count (at most ``relay_size``), split
+    further where a batch would pass ``limit`` bytes (``sizes``: each event's JSON length).
+
+    Equal batches, because the run waits for the slowest relay.
+    """
+    count = -(-len(sizes) // relay_size)
+    bounds = [len(sizes) * k // count for k in range(count + 1)]
+    batches: list[list[int]] = []
+    for first, end in zip(bounds, bounds[1:], strict=False):
+        batches.append([])
+        used = 0
+        for index in range(first, end):
+            if batches[-1] and used + sizes[index] + 2 > limit:
+                batches.append([])
+                used = 0
+            batches[-1].append(index)
+            used += sizes[index] + 2  # and its ", "
+    return batches

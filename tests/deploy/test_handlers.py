@@ -90,6 +90,50 @@ def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env:
     assert sorted(events, key=lambda e: e.account.id) == sorted(planned, key=lambda e: e.account.id)
 
 
+def test_a_run_past_the_relay_size_is_relayed_and_every_account_gets_one_worker(
+        lambda_env: RecordingLambda, server_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(handlers.DIRECTOR_FUNCTION_ENV, "aws-collector-test-director")
+    monkeypatch.setenv(handlers.RELAY_SIZE_ENV, "2")
+    sim = seed_organization(server_env, accounts=4, regions=REGIONS)
+
+    out = handlers.director({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
+
+    accounts = sorted([sim.management] + [a.id for a in sim.accounts])
+    assert sorted(out["accounts"]) == accounts and out["relays"] == 3 and out["invoke_failures"] == []
+    relays = list(lambda_env.calls)
+    assert {(c["FunctionName"], c["InvocationType"]) for c in relays} == {("aws-collector-test-director", "Event")}
+    lambda_env.calls.clear()
+    for relay in relays:  # what Lambda does with each: another director instance
+        relayed = handlers.director(json.loads(relay["Payload"]), Context())
+        assert relayed["run_id"] == out["run_id"] and relayed["relays"] == 0 and relayed["invoke_failures"] == []
+    assert {(c["FunctionName"], c["InvocationType"]) for c in lambda_env.calls} == {("aws-collector-test-worker",
+                                                                                     "Event")}
+    events = sorted((WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls),
+                    key=lambda e: e.account.id)
+    planned = director.plan_run(handlers.config(), handlers.runtime().registry, [e.account for e in events],
+                                out["run_id"])
+    assert [e.account.id for e in events] == accounts  # each exactly once
+    assert events == sorted(planned, key=lambda e: e.account.id)
+
+
+@pytest.mark.parametrize("event, message", [
+    ({"relay": []}, "relay must be a non-empty list of worker events"),
+    ({"relay": [{"run_id": "r"}]}, "worker event: missing account"),
+    ({"relay": [{}], "extra": 1}, "relay event: unknown fields"),
+])
+def test_a_malformed_relay_event_is_a_clear_error(lambda_env: RecordingLambda, event: Any, message: str) -> None:
+    with pytest.raises(EventError, match=message):
+        handlers.director(event, Context())
+    assert lambda_env.calls == []
+
+
+def test_a_bad_relay_size_is_a_clear_error(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(handlers.RELAY_SIZE_ENV, "0")
+    with pytest.raises(ConfigError, match="DIRECTOR_RELAY_SIZE: expected a whole number of accounts >= 1, got '0'"):
+        handlers.director({}, Context())
+    assert lambda_env.calls == []
+
+
 def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
         lambda_env: RecordingLambda, server_env: str) -> None:
     sim = seed_organization(server_env, accounts=1, regions=REGIONS)
@@ -202,3 +246,36 @@ def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_complet
         done, expected = store.mark_account_done(out["run_id"], "111111111111")
         assert (done, expected) == (2, 2)
         assert store.account_runs("222222222222")[0]["status"] == "failed"
+
+
+def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_run_completes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The director cannot invoke itself (say its role lacks the permission): the batch's accounts
+    fail by name; a relay that cannot invoke its workers records them the same way."""
+    from moto import mock_aws
+
+    config = tmp_path / "config.yaml"
+    ids = ["111111111111", "222222222222", "333333333333"]
+    config.write_text("table: tbl\naccounts: [" + ", ".join(f'{{id: "{i}"}}' for i in ids) + "]\n")
+    monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
+    monkeypatch.setenv("WORKER_FUNCTION", "no-such-worker")
+    monkeypatch.setenv("DIRECTOR_FUNCTION", "no-such-director")
+    monkeypatch.setenv("DIRECTOR_RELAY_SIZE", "2")
+    monkeypatch.setattr(handlers, "_runtime", None)
+    monkeypatch.setattr(handlers, "_config", None)
+    with mock_aws():
+        rt = handlers.runtime()
+        store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
+        store.ensure_table()
+        out = handlers.director({}, None)
+        assert out["relays"] == 2 and sorted(f["account_id"] for f in out["invoke_failures"]) == ids
+        assert [store.account_runs(i)[0]["status"] for i in ids] == ["failed"] * 3
+        assert store.mark_account_done(out["run_id"], ids[0]) == (3, 3)  # the run is complete
+
+        cfg = handlers.config()
+        events = director.plan_run(cfg, rt.registry, cfg.configured_accounts(), "run-2")
+        store.put({"pk": "RUN", "sk": "run-2", "kind": "run", "run_id": "run-2", "expected": 3})
+        relayed = handlers.director({"relay": [e.to_dict() for e in events]}, None)
+        assert relayed["run_id"] == "run-2" and len(relayed["invoke_failures"]) == 3
+        assert store.mark_account_done("run-2", "111111111111") == (3, 3)

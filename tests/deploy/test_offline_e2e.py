@@ -1,7 +1,8 @@
 """End to end, offline: serverless-offline serves the real handlers from serverless.yml, moto serves AWS.
 
-The director is invoked through serverless-offline's Lambda endpoint, invokes one worker per account
-asynchronously through that same endpoint, and every seeded account's findings land in the table.
+The director is invoked through serverless-offline's Lambda endpoint and, with a relay size of 2,
+relays its accounts in batches to itself, whose instances invoke one worker per account
+asynchronously through that same endpoint; every seeded account's findings land in the table.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ STAGE = "e2e"
 TABLE = "aws-collector-e2e"
 REGIONS = ["us-east-1", "eu-west-1"]
 ACCOUNTS = 3
+RELAY_SIZE = 2  # 4 accounts with the management account: two relays
 
 
 def free_port() -> int:
@@ -57,7 +59,8 @@ def offline(osls: Path, tool_env: Any, moto_reset: str, tmp_path: Path) -> Itera
         proc = subprocess.Popen(
             [str(osls), "offline", "start", "--stage", STAGE, "--host", "127.0.0.1",
              "--lambdaPort", str(lambda_port), "--httpPort", str(free_port()),
-             "--param=scheduleEnabled=false", f"--param=config={config}", "--param=runtime=python3.11"],
+             "--param=scheduleEnabled=false", f"--param=config={config}", "--param=runtime=python3.11",
+             f"--param=relaySize={RELAY_SIZE}"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
@@ -93,7 +96,7 @@ def test_director_fans_out_through_lambda_and_every_account_lands(offline: tuple
     # Organizations lists the management account too: it is scanned like the members.
     scanned = sorted([sim.management] + [a.id for a in sim.accounts])
     assert sorted(dispatched["accounts"]) == scanned
-    assert dispatched["invoke_failures"] == []
+    assert dispatched["invoke_failures"] == [] and dispatched["relays"] == 2
 
     store = Store(TABLE, dynamodb)
     deadline = time.monotonic() + 120

@@ -74,8 +74,9 @@ def test_execution_role_is_least_privilege(stack_template: dict[str, Any]) -> No
         for p in stack_template["Resources"]["IamRoleLambdaExecution"]["Properties"]["Policies"]
         for s in resolve(p["PolicyDocument"])["Statement"]
     }
-    invoke = statements["InvokeWorkerAndNotifier"]["Resource"]
-    assert sorted(r.rsplit(":", 1)[1] for r in invoke) == ["aws-collector-ci-notifier", "aws-collector-ci-worker"]
+    invoke = statements["InvokeFunctions"]["Resource"]
+    assert sorted(r.rsplit(":", 1)[1] for r in invoke) == [
+        "aws-collector-ci-director", "aws-collector-ci-notifier", "aws-collector-ci-worker"]
     assert statements["AssumeMemberRole"]["Resource"] == "arn:aws:iam::*:role/aws-collector-readonly"
     assert sorted(statements["FindingsTable"]["Action"]) == sorted(
         f"dynamodb:{a}" for a in ("BatchWriteItem", "PutItem", "UpdateItem", "Query", "Scan"))
@@ -97,7 +98,10 @@ def test_worker_retries_and_failure_destination(stack_template: dict[str, Any]) 
     assert worker["Environment"]["Variables"]["NOTIFIER_FUNCTION"] == "aws-collector-ci-notifier"
     director = resources["DirectorLambdaFunction"]["Properties"]
     assert director["MemorySize"] <= 256
+    assert director["FunctionName"] == "aws-collector-ci-director"  # what it relays to, and may invoke
     assert director["Environment"]["Variables"]["WORKER_FUNCTION"] == "aws-collector-ci-worker"
+    assert director["Environment"]["Variables"]["DIRECTOR_FUNCTION"] == "aws-collector-ci-director"
+    assert director["Environment"]["Variables"]["DIRECTOR_RELAY_SIZE"] == "100"
     assert resources["DirectorEventsRuleSchedule1"]["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
 
 

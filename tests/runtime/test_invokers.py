@@ -6,8 +6,8 @@ from loopback import Listener
 
 from collector_core.aws import Clients
 from collector_core.collector import Account
-from collector_core.events import WorkerEvent
-from collector_core.invokers import LambdaInvoker
+from collector_core.events import WorkerEvent, relayed_events
+from collector_core.invokers import LambdaInvoker, relay_batches
 
 
 def events(count: int) -> list[WorkerEvent]:
@@ -49,3 +49,67 @@ def test_an_invoke_that_fails_is_recorded_and_the_others_still_go(
 
     assert len(http_listener.received) == 5
     assert [(f.account_id, f.error) for f in invoker.failures] == [("100000000000", "AccessDeniedException")]
+
+
+@pytest.mark.parametrize("count, relay_size, batches", [
+    (101, 100, [50, 51]),  # equal halves, not 100 and a straggler of 1: the run waits for the slowest
+    (1000, 100, [100] * 10),
+    (250, 100, [83, 83, 84]),
+])
+def test_relay_batches_are_equal_and_keep_the_order(count: int, relay_size: int, batches: list[int]) -> None:
+    out = relay_batches([300] * count, relay_size)
+    assert [len(b) for b in out] == batches
+    assert [i for b in out for i in b] == list(range(count))
+
+
+def test_a_relay_batch_stays_under_lambdas_payload_limit() -> None:
+    out = relay_batches([100_000, 100_000, 100_000, 10], 100, limit=240_000)
+    assert out == [[0, 1], [2, 3]]
+
+
+def test_past_the_relay_size_the_director_invokes_itself_with_batches(
+    http_listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", http_listener.url)
+    http_listener.responses.extend([(202, {}, "")] * 3)
+    invoker = LambdaInvoker("aws-collector-worker", Clients().client("lambda", "us-east-1"),
+                            relay_function="aws-collector-director", relay_size=4)
+    sent = events(10)
+
+    invoker.invoke(sent)
+
+    assert invoker.failures == [] and invoker.relays == 3
+    assert {r.path for r in http_listener.received} == {"/2015-03-31/functions/aws-collector-director/invocations"}
+    assert {r.headers["X-Amz-Invocation-Type"] for r in http_listener.received} == {"Event"}
+    relayed = [relayed_events(r.json()) or [] for r in http_listener.received]
+    assert sorted(len(batch) for batch in relayed) == [3, 3, 4]
+    assert sorted((e for batch in relayed for e in batch), key=lambda e: e.account.id) == sent
+
+
+def test_a_relay_that_fails_fails_every_account_of_its_batch(
+    http_listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", http_listener.url)
+    # As when the director's role may not invoke the director itself.
+    denied = (403, {"x-amzn-ErrorType": "AccessDeniedException"}, '{"Message": "not allowed"}')
+    http_listener.responses.extend([denied, (202, {}, "")])
+    invoker = LambdaInvoker("aws-collector-worker", Clients().client("lambda", "us-east-1"), concurrency=1,
+                            relay_function="aws-collector-director", relay_size=3)
+
+    invoker.invoke(events(6))
+
+    assert len(http_listener.received) == 2
+    assert [(f.account_id, f.error) for f in invoker.failures] == [
+        (f"{100000000000 + i}", "AccessDeniedException") for i in range(3)]
+
+
+def test_at_the_relay_size_the_director_invokes_the_workers_itself(
+    http_listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", http_listener.url)
+    http_listener.responses.extend([(202, {}, "")] * 3)
+    invoker = LambdaInvoker("aws-collector-worker", Clients().client("lambda", "us-east-1"),
+                            relay_function="aws-collector-director", relay_size=3)
+    invoker.invoke(events(3))
+    assert invoker.relays == 0
+    assert {r.path for r in http_listener.received} == {"/2015-03-31/functions/aws-collector-worker/invocations"}
