@@ -9,7 +9,9 @@ prints a result JSON line. Modes:
 - ``session-per-thread``: the real collectors, one thread per region, each with its own boto3
   Session and clients (the pattern the shared ``Clients`` replaced).
 - ``laptop``: a careful hand-written script: accounts and regions one after another.
-- ``director``: the director with the Lambda invoker, set up as its handler is, over N accounts.
+- ``director``: the director with the Lambda invoker, set up as its handler is, over N accounts
+  (relaying batches past the relay size, as the deployed director does).
+- ``relay``: the director's handler given one relay event: it invokes that batch's workers.
 
 Every API call is logged (thread, service, operation, start, end) through botocore's events.
 """
@@ -139,13 +141,25 @@ def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str,
                            "accounts": [{"id": i, "name": f"acct-{i[-4:]}"} for i in ids]}, "bench",
                           runtime.registry)
     invoker = LambdaInvoker(job["function"], runtime.clients.client("lambda", home_region()),
-                            concurrency=job.get("concurrency") or handlers.CONCURRENCY)
+                            concurrency=job.get("concurrency") or handlers.CONCURRENCY,
+                            relay_function=job.get("relay_function"), relay_size=job["relay_size"])
     store = Store(job["table"], runtime.clients.client("dynamodb", home_region()))
     started, cpu = time.perf_counter(), time.process_time()
     result = director.run(config, runtime.registry, invoker, clients=runtime.clients, store=store,
                           run_id=job["run_id"])
     return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
-            "invoked": len(result.events), "failures": len(invoker.failures)}
+            "invoked": len(result.events), "relays": invoker.relays, "failures": len(invoker.failures)}
+
+
+def run_relay(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    """The director's handler with one relay event, as Lambda would call it."""
+    from collector_core import handlers
+
+    os.environ[handlers.WORKER_FUNCTION_ENV] = job["function"]
+    started, cpu = time.perf_counter(), time.process_time()
+    out = handlers.director(job["event"], LambdaContext())
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "invoked": len(out["accounts"]), "failures": len(out["invoke_failures"])}
 
 
 # -- baseline: one boto3 Session per region thread -----------------------------------------------
@@ -281,6 +295,7 @@ MODES = {
     "session-per-thread": (setup_session_per_thread, run_session_per_thread),
     "laptop": (setup_laptop, run_laptop),
     "director": (setup_director, run_director),
+    "relay": (setup_director, run_relay),
 }
 
 

@@ -57,7 +57,7 @@ class LocalInvoker:
 #: Accounts a director invokes itself; past this it relays batches of this many to other
 #: instances of itself. A thousand Invoke calls cost about 1.5 s of botocore CPU, and a 256 MB
 #: Lambda has a sixth of a vCPU: one instance would take longer than the whole run.
-RELAY_SIZE = 100
+RELAY_SIZE = 250
 #: Bytes of worker events per relay invocation: Lambda takes at most 256 KB asynchronously.
 RELAY_PAYLOAD_LIMIT = 240_000
 
