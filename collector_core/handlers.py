@@ -29,7 +29,7 @@ CONFIG_ENV = "AWS_COLLECTOR_CONFIG"
 #: The worker function's name, for the director's invocations (set by serverless.yml).
 WORKER_FUNCTION_ENV = "WORKER_FUNCTION"
 #: The director's own name: with it, a run of more than DIRECTOR_RELAY_SIZE accounts is relayed
-#: through other instances of the director in batches of that size (unset: no relaying).
+#: through other instances of the director in equal batches of at most that size (unset: none).
 DIRECTOR_FUNCTION_ENV = "DIRECTOR_FUNCTION"
 RELAY_SIZE_ENV = "DIRECTOR_RELAY_SIZE"
 #: The notifier function's name; when set, the worker that completes a run invokes it.

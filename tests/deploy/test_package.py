@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from collector_core.invokers import RELAY_SIZE
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow
@@ -101,7 +102,7 @@ def test_worker_retries_and_failure_destination(stack_template: dict[str, Any]) 
     assert director["FunctionName"] == "aws-collector-ci-director"  # what it relays to, and may invoke
     assert director["Environment"]["Variables"]["WORKER_FUNCTION"] == "aws-collector-ci-worker"
     assert director["Environment"]["Variables"]["DIRECTOR_FUNCTION"] == "aws-collector-ci-director"
-    assert director["Environment"]["Variables"]["DIRECTOR_RELAY_SIZE"] == "100"
+    assert director["Environment"]["Variables"]["DIRECTOR_RELAY_SIZE"] == str(RELAY_SIZE)  # the code's default
     assert resources["DirectorEventsRuleSchedule1"]["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
 
 
