@@ -133,7 +133,7 @@ def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str,
     from collector_core import director, handlers
     from collector_core.aws import home_region
     from collector_core.config import parse_config
-    from collector_core.invokers import LambdaInvoker
+    from collector_core.invokers import LambdaInvoker, Relay
     from collector_core.store import Store
 
     ids = [f"{900000000000 + i:012d}" for i in range(job["accounts"])]
@@ -142,7 +142,7 @@ def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str,
                           runtime.registry)
     invoker = LambdaInvoker(job["function"], runtime.clients.client("lambda", home_region()),
                             concurrency=job.get("concurrency") or handlers.CONCURRENCY,
-                            relay_function=job.get("relay_function"), relay_size=job["relay_size"])
+                            relay=Relay(**job["relay"]) if job.get("relay") else None)
     store = Store(job["table"], runtime.clients.client("dynamodb", home_region()))
     started, cpu = time.perf_counter(), time.process_time()
     result = director.run(config, runtime.registry, invoker, clients=runtime.clients, store=store,

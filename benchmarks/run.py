@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
 from benchmarks.processes import Child, ChildRun, run_child
-from collector_core.invokers import RELAY_SIZE
+from collector_core.invokers import Relay
 
 #: 17 commercial regions enabled by default in every account.
 REGIONS = (
@@ -142,8 +142,8 @@ def fan_out(bench: Bench, accounts: int, *, run_id: str, concurrency: int | None
     try:
         director = must(run_child("director", {"accounts": accounts, "concurrency": concurrency, "run_id": run_id,
                                                "table": TABLE, "role_name": ROLE, "function": FUNCTION,
-                                               "relay_function": DIRECTOR if relay else None,
-                                               "relay_size": bench.args.relay_size}))
+                                               "relay": {"function": DIRECTOR, "above": bench.args.relay_above,
+                                                         "batch": bench.args.relay_batch} if relay else None}))
     finally:
         middleware.on_invoke = None
     relays = [must(run_child("relay", {"event": json.loads(p), "function": FUNCTION})) for p in relayed]
@@ -345,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.latency_ms, args.regions, args.whole_regions = 5, 1, 1
         args.fanout_accounts, args.whole_accounts, args.slice_accounts, args.slice_regions = 20, 6, 2, 1
-        args.relay_size = 8  # so the quick run relays too
+        args.relay_above, args.relay_batch = 8, 8  # so the quick run relays too
     from collector_core import logs
     from collector_core.aws import Clients, home_region
     from collector_core.simulate import seed_organization
@@ -408,8 +408,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="regions for the one-worker figure (default 17)")
     p.add_argument("--invoke-latency-ms", type=int, default=30, help="delay per Lambda Invoke (default 30)")
     p.add_argument("--fanout-accounts", type=int, default=1000, help="accounts in the fan-out (default 1000)")
-    p.add_argument("--relay-size", type=int, default=RELAY_SIZE,
-                   help=f"accounts past which the director relays, as deployed (default {RELAY_SIZE})")
+    p.add_argument("--relay-above", type=int, default=Relay.above,
+                   help=f"runs of more accounts are relayed, as deployed (default {Relay.above})")
+    p.add_argument("--relay-batch", type=int, default=Relay.batch,
+                   help=f"accounts per relay, as deployed (default {Relay.batch})")
     p.add_argument("--whole-accounts", type=int, default=120, help="accounts in the whole run (default 120)")
     p.add_argument("--whole-regions", type=int, default=16, help="regions in the whole run (default 16)")
     p.add_argument("--slice-accounts", type=int, default=10, help="accounts run for real (default 10)")

@@ -19,7 +19,7 @@ from collector_core import logs, metrics
 from collector_core.aws import Clients, home_region
 from collector_core.config import Config, ConfigError, load_config
 from collector_core.events import AccountResult, EventError, WorkerEvent, relayed_events
-from collector_core.invokers import RELAY_SIZE, LambdaInvoker
+from collector_core.invokers import LambdaInvoker, Relay
 from collector_core.plugins import Registry, load_plugins
 from collector_core.store import Store
 from collector_core.worker import record_not_started, run_account
@@ -28,10 +28,11 @@ from collector_core.worker import record_not_started, run_account
 CONFIG_ENV = "AWS_COLLECTOR_CONFIG"
 #: The worker function's name, for the director's invocations (set by serverless.yml).
 WORKER_FUNCTION_ENV = "WORKER_FUNCTION"
-#: The director's own name: with it, a run of more than DIRECTOR_RELAY_SIZE accounts is relayed
-#: through other instances of the director in equal batches of at most that size (unset: none).
+#: The director's own name: with it, a run of more than DIRECTOR_RELAY_ABOVE accounts is relayed
+#: through other instances of the director, DIRECTOR_RELAY_BATCH accounts each (unset: never).
 DIRECTOR_FUNCTION_ENV = "DIRECTOR_FUNCTION"
-RELAY_SIZE_ENV = "DIRECTOR_RELAY_SIZE"
+RELAY_ABOVE_ENV = "DIRECTOR_RELAY_ABOVE"
+RELAY_BATCH_ENV = "DIRECTOR_RELAY_BATCH"
 #: The notifier function's name; when set, the worker that completes a run invokes it.
 NOTIFIER_FUNCTION_ENV = "NOTIFIER_FUNCTION"
 #: Seconds kept back from the worker's remaining time to flush findings and write its record.
@@ -94,9 +95,7 @@ def director(event: Any, context: Any) -> dict[str, Any]:
         invoker.invoke(relayed)
         return _dispatched(relayed[0].run_id, relayed, invoker, _store(relayed[0].table, rt), rt)
     cfg = config()
-    invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY,
-                            relay_function=os.environ.get(DIRECTOR_FUNCTION_ENV) or None,
-                            relay_size=_relay_size())
+    invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY, relay=_relay())
     store = _store(cfg.table, rt)
     result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store)
     return _dispatched(result.run_id, result.events, invoker, store, rt)
@@ -128,11 +127,18 @@ def _setting(name: str, why: str) -> str:
     return value
 
 
-def _relay_size() -> int:
-    raw = os.environ.get(RELAY_SIZE_ENV) or str(RELAY_SIZE)
-    if not (raw.isdigit() and int(raw) >= 1):
-        raise ConfigError(f"{RELAY_SIZE_ENV}: expected a whole number of accounts >= 1, got {raw!r}")
-    return int(raw)
+def _relay() -> Relay | None:
+    """How this director relays large runs, from its environment; None without DIRECTOR_FUNCTION."""
+    function = os.environ.get(DIRECTOR_FUNCTION_ENV)
+    if not function:
+        return None
+    sizes = {}
+    for name, default in ((RELAY_ABOVE_ENV, Relay.above), (RELAY_BATCH_ENV, Relay.batch)):
+        raw = os.environ.get(name) or str(default)
+        if not (raw.isdigit() and int(raw) >= 1):
+            raise ConfigError(f"{name}: expected a whole number of accounts >= 1, got {raw!r}")
+        sizes[name] = int(raw)
+    return Relay(function, above=sizes[RELAY_ABOVE_ENV], batch=sizes[RELAY_BATCH_ENV])
 
 
 def worker(event: Any, context: Any) -> dict[str, Any]:

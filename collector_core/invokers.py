@@ -5,6 +5,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from collector_core.aws import Clients
@@ -54,39 +55,44 @@ class LocalInvoker:
         return result
 
 
-#: Accounts a director invokes itself; past this it relays equal batches of at most this many to
-#: other instances of itself. An Invoke costs about 1.5 ms of botocore CPU and a 256 MB Lambda
-#: has a seventh of a vCPU: one instance would take 10 s for a thousand accounts. Below it, a
-#: relay's cold start (about 0.5 s) costs more than it saves.
-RELAY_SIZE = 250
 #: Bytes of worker events per relay invocation: Lambda takes at most 256 KB asynchronously.
 RELAY_PAYLOAD_LIMIT = 240_000
 
 
-class LambdaInvoker:
-    """Invokes the worker function once per account with InvocationType=Event, concurrently.
+@dataclass(frozen=True)
+class Relay:
+    """How a large run is relayed: past ``above`` accounts, the director invokes ``function`` (itself)
+    once per equal batch of at most ``batch`` worker events, and each relay invokes its batch's workers.
 
-    With a ``relay_function`` (the director itself) and more than ``relay_size`` events, it
-    invokes that function instead, once per batch of events, and each relay invokes its batch's
-    workers: the Invoke calls' CPU is spread over as many Lambda instances as there are batches.
+    An Invoke costs about 1.5 ms of botocore CPU and a 256 MB Lambda has a seventh of a vCPU: one
+    instance would spend 10 s on a thousand accounts. A relay's cold start (about 0.5 s of CPU)
+    costs more than it saves below a few hundred accounts; smaller batches finish sooner.
     """
 
+    function: str
+    above: int = 250
+    batch: int = 100
+
+
+class LambdaInvoker:
+    """Invokes the worker function once per account with InvocationType=Event, concurrently;
+    through relays (see Relay) when given one and the run is large enough."""
+
     def __init__(self, function_name: str, client: Any, *, concurrency: int = 32,
-                 relay_function: str | None = None, relay_size: int = RELAY_SIZE) -> None:
+                 relay: Relay | None = None) -> None:
         self.function_name = function_name
         self.client = client  # its connection pool should be at least `concurrency`
         self.concurrency = concurrency
-        self.relay_function = relay_function
-        self.relay_size = relay_size
+        self.relay = relay
         self.failures: list[ScanError] = []
         self.relays = 0  # relay invocations made
 
     def invoke(self, events: list[WorkerEvent]) -> None:
         """Queue every event with Lambda; failures to queue are kept in ``failures``, per account."""
         payloads = [json.dumps(event.to_dict()).encode() for event in events]
-        if self.relay_function and len(events) > self.relay_size:
-            calls = [(self.relay_function, relay_payload([payloads[i] for i in batch]), [events[i] for i in batch])
-                     for batch in relay_batches([len(p) for p in payloads], self.relay_size)]
+        if self.relay and len(events) > self.relay.above:
+            calls = [(self.relay.function, relay_payload([payloads[i] for i in batch]), [events[i] for i in batch])
+                     for batch in relay_batches([len(p) for p in payloads], self.relay.batch)]
             self.relays += len(calls)
         else:
             calls = [(self.function_name, payload, [event]) for event, payload in zip(events, payloads, strict=True)]
@@ -112,13 +118,13 @@ class LambdaInvoker:
         return None
 
 
-def relay_batches(sizes: list[int], relay_size: int, limit: int = RELAY_PAYLOAD_LIMIT) -> list[list[int]]:
-    """Indexes of events, in order, in batches of equal count (at most ``relay_size``), split
+def relay_batches(sizes: list[int], batch: int, limit: int = RELAY_PAYLOAD_LIMIT) -> list[list[int]]:
+    """Indexes of events, in order, in batches of equal count (at most ``batch``), split
     further where a batch would pass ``limit`` bytes (``sizes``: each event's JSON length).
 
     Equal batches, because the run waits for the slowest relay.
     """
-    count = -(-len(sizes) // relay_size)
+    count = -(-len(sizes) // batch)
     bounds = [len(sizes) * k // count for k in range(count + 1)]
     batches: list[list[int]] = []
     for first, end in zip(bounds, bounds[1:], strict=False):

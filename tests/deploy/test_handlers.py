@@ -90,10 +90,11 @@ def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env:
     assert sorted(events, key=lambda e: e.account.id) == sorted(planned, key=lambda e: e.account.id)
 
 
-def test_a_run_past_the_relay_size_is_relayed_and_every_account_gets_one_worker(
+def test_a_run_past_relay_above_is_relayed_and_every_account_gets_one_worker(
         lambda_env: RecordingLambda, server_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(handlers.DIRECTOR_FUNCTION_ENV, "aws-collector-test-director")
-    monkeypatch.setenv(handlers.RELAY_SIZE_ENV, "2")
+    monkeypatch.setenv(handlers.RELAY_ABOVE_ENV, "3")
+    monkeypatch.setenv(handlers.RELAY_BATCH_ENV, "2")
     sim = seed_organization(server_env, accounts=4, regions=REGIONS)
 
     out = handlers.director({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
@@ -127,9 +128,14 @@ def test_a_malformed_relay_event_is_a_clear_error(lambda_env: RecordingLambda, e
     assert lambda_env.calls == []
 
 
-def test_a_bad_relay_size_is_a_clear_error(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(handlers.RELAY_SIZE_ENV, "0")
-    with pytest.raises(ConfigError, match="DIRECTOR_RELAY_SIZE: expected a whole number of accounts >= 1, got '0'"):
+def test_a_bad_relay_setting_is_a_clear_error(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(handlers.DIRECTOR_FUNCTION_ENV, "aws-collector-test-director")
+    monkeypatch.setenv(handlers.RELAY_BATCH_ENV, "0")
+    with pytest.raises(ConfigError, match="DIRECTOR_RELAY_BATCH: expected a whole number of accounts >= 1, got '0'"):
+        handlers.director({}, Context())
+    monkeypatch.setenv(handlers.RELAY_BATCH_ENV, "100")
+    monkeypatch.setenv(handlers.RELAY_ABOVE_ENV, "many")
+    with pytest.raises(ConfigError, match="DIRECTOR_RELAY_ABOVE: expected a whole number of accounts >= 1, got 'many'"):
         handlers.director({}, Context())
     assert lambda_env.calls == []
 
@@ -261,7 +267,8 @@ def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_r
     monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
     monkeypatch.setenv("WORKER_FUNCTION", "no-such-worker")
     monkeypatch.setenv("DIRECTOR_FUNCTION", "no-such-director")
-    monkeypatch.setenv("DIRECTOR_RELAY_SIZE", "2")
+    monkeypatch.setenv("DIRECTOR_RELAY_ABOVE", "2")
+    monkeypatch.setenv("DIRECTOR_RELAY_BATCH", "2")
     monkeypatch.setattr(handlers, "_runtime", None)
     monkeypatch.setattr(handlers, "_config", None)
     with mock_aws():

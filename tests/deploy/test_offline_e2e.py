@@ -1,7 +1,7 @@
 """End to end, offline: serverless-offline serves the real handlers from serverless.yml, moto serves AWS.
 
-The director is invoked through serverless-offline's Lambda endpoint and, with a relay size of 2,
-relays its accounts in batches to itself, whose instances invoke one worker per account
+The director is invoked through serverless-offline's Lambda endpoint and,
+relays its accounts in batches of 2 to itself, whose instances invoke one worker per account
 asynchronously through that same endpoint; every seeded account's findings land in the table.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ STAGE = "e2e"
 TABLE = "aws-collector-e2e"
 REGIONS = ["us-east-1", "eu-west-1"]
 ACCOUNTS = 3
-RELAY_SIZE = 2  # 4 accounts with the management account: two relays
+RELAY = ("2", "2")  # above, batch: 4 accounts with the management account make two relays
 
 
 def free_port() -> int:
@@ -60,7 +60,7 @@ def offline(osls: Path, tool_env: Any, moto_reset: str, tmp_path: Path) -> Itera
             [str(osls), "offline", "start", "--stage", STAGE, "--host", "127.0.0.1",
              "--lambdaPort", str(lambda_port), "--httpPort", str(free_port()),
              "--param=scheduleEnabled=false", f"--param=config={config}", "--param=runtime=python3.11",
-             f"--param=relaySize={RELAY_SIZE}"],
+             f"--param=relayAbove={RELAY[0]}", f"--param=relayBatch={RELAY[1]}"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:

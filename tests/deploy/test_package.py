@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from collector_core.invokers import RELAY_SIZE
+from collector_core.invokers import Relay
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow
@@ -98,11 +98,13 @@ def test_worker_retries_and_failure_destination(stack_template: dict[str, Any]) 
     assert worker["Runtime"] == "python3.12" and worker["Timeout"] >= 600
     assert worker["Environment"]["Variables"]["NOTIFIER_FUNCTION"] == "aws-collector-ci-notifier"
     director = resources["DirectorLambdaFunction"]["Properties"]
-    assert director["MemorySize"] <= 256
+    assert director["MemorySize"] == 1024  # its fan-out is CPU-bound (docs/deploy.md)
     assert director["FunctionName"] == "aws-collector-ci-director"  # what it relays to, and may invoke
     assert director["Environment"]["Variables"]["WORKER_FUNCTION"] == "aws-collector-ci-worker"
     assert director["Environment"]["Variables"]["DIRECTOR_FUNCTION"] == "aws-collector-ci-director"
-    assert director["Environment"]["Variables"]["DIRECTOR_RELAY_SIZE"] == str(RELAY_SIZE)  # the code's default
+    # The same defaults as the code's.
+    assert director["Environment"]["Variables"]["DIRECTOR_RELAY_ABOVE"] == str(Relay.above)
+    assert director["Environment"]["Variables"]["DIRECTOR_RELAY_BATCH"] == str(Relay.batch)
     assert resources["DirectorEventsRuleSchedule1"]["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
 
 

@@ -7,7 +7,7 @@ from loopback import Listener
 from collector_core.aws import Clients
 from collector_core.collector import Account
 from collector_core.events import WorkerEvent, relayed_events
-from collector_core.invokers import LambdaInvoker, relay_batches
+from collector_core.invokers import LambdaInvoker, Relay, relay_batches
 
 
 def events(count: int) -> list[WorkerEvent]:
@@ -51,13 +51,13 @@ def test_an_invoke_that_fails_is_recorded_and_the_others_still_go(
     assert [(f.account_id, f.error) for f in invoker.failures] == [("100000000000", "AccessDeniedException")]
 
 
-@pytest.mark.parametrize("count, relay_size, batches", [
+@pytest.mark.parametrize("count, batch, batches", [
     (101, 100, [50, 51]),  # equal halves, not 100 and a straggler of 1: the run waits for the slowest
     (1000, 100, [100] * 10),
     (250, 100, [83, 83, 84]),
 ])
-def test_relay_batches_are_equal_and_keep_the_order(count: int, relay_size: int, batches: list[int]) -> None:
-    out = relay_batches([300] * count, relay_size)
+def test_relay_batches_are_equal_and_keep_the_order(count: int, batch: int, batches: list[int]) -> None:
+    out = relay_batches([300] * count, batch)
     assert [len(b) for b in out] == batches
     assert [i for b in out for i in b] == list(range(count))
 
@@ -67,13 +67,13 @@ def test_a_relay_batch_stays_under_lambdas_payload_limit() -> None:
     assert out == [[0, 1], [2, 3]]
 
 
-def test_past_the_relay_size_the_director_invokes_itself_with_batches(
+def test_past_relay_above_the_director_invokes_itself_with_batches(
     http_listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", http_listener.url)
     http_listener.responses.extend([(202, {}, "")] * 3)
     invoker = LambdaInvoker("aws-collector-worker", Clients().client("lambda", "us-east-1"),
-                            relay_function="aws-collector-director", relay_size=4)
+                            relay=Relay("aws-collector-director", above=4, batch=4))
     sent = events(10)
 
     invoker.invoke(sent)
@@ -94,7 +94,7 @@ def test_a_relay_that_fails_fails_every_account_of_its_batch(
     denied = (403, {"x-amzn-ErrorType": "AccessDeniedException"}, '{"Message": "not allowed"}')
     http_listener.responses.extend([denied, (202, {}, "")])
     invoker = LambdaInvoker("aws-collector-worker", Clients().client("lambda", "us-east-1"), concurrency=1,
-                            relay_function="aws-collector-director", relay_size=3)
+                            relay=Relay("aws-collector-director", above=3, batch=3))
 
     invoker.invoke(events(6))
 
@@ -103,13 +103,13 @@ def test_a_relay_that_fails_fails_every_account_of_its_batch(
         (f"{100000000000 + i}", "AccessDeniedException") for i in range(3)]
 
 
-def test_at_the_relay_size_the_director_invokes_the_workers_itself(
+def test_up_to_relay_above_the_director_invokes_the_workers_itself(
     http_listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", http_listener.url)
     http_listener.responses.extend([(202, {}, "")] * 3)
     invoker = LambdaInvoker("aws-collector-worker", Clients().client("lambda", "us-east-1"),
-                            relay_function="aws-collector-director", relay_size=3)
+                            relay=Relay("aws-collector-director", above=3, batch=2))
     invoker.invoke(events(3))
     assert invoker.relays == 0
     assert {r.path for r in http_listener.received} == {"/2015-03-31/functions/aws-collector-worker/invocations"}
