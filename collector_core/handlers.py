@@ -81,7 +81,7 @@ def director(event: Any, context: Any) -> dict[str, Any]:
     """Scheduled entry point: plan the run and invoke the worker once per account.
 
     Also the relay's entry point: an event {"relay": [worker events]} from another instance of
-    this function, whose workers this one invokes (see invokers.LambdaInvoker).
+    this function, whose workers this one invokes (see invokers.Relay).
     """
     _begin(context, "director")
     if not isinstance(event, dict):
