@@ -5,6 +5,8 @@ import datetime as dt
 import io
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -231,22 +233,32 @@ def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_e
     assert second["sent"] == [] and second["skipped"]
 
 
-def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_completes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """A failed async invoke must not leave the run waiting forever for that account."""
+@contextmanager
+def nothing_invokable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ids: list[str],
+                      **env: str) -> Iterator[tuple[handlers.Runtime, Store]]:
+    """A fresh execution environment on in-process moto, which has no Lambda functions: every
+    Invoke fails. Config-listed accounts ``ids``; ``env`` adds to the handlers' settings."""
     from moto import mock_aws
 
     config = tmp_path / "config.yaml"
-    config.write_text('table: tbl\naccounts: [{id: "111111111111", name: a}, {id: "222222222222", name: b}]\n')
+    config.write_text("table: tbl\naccounts: [" + ", ".join(f'{{id: "{i}"}}' for i in ids) + "]\n")
     monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
-    monkeypatch.setenv("WORKER_FUNCTION", "no-such-worker")
+    for name, value in {"WORKER_FUNCTION": "no-such-worker", **env}.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setattr(handlers, "_runtime", None)
     monkeypatch.setattr(handlers, "_config", None)
     with mock_aws():
         rt = handlers.runtime()
         store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
         store.ensure_table()
+        yield rt, store
+
+
+def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_completes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A failed async invoke must not leave the run waiting forever for that account."""
+    with nothing_invokable(monkeypatch, tmp_path, ["111111111111", "222222222222"]) as (_, store):
         out = handlers.director({}, None)
         assert len(out["invoke_failures"]) == 2
         done, expected = store.mark_account_done(out["run_id"], "111111111111")
@@ -259,22 +271,9 @@ def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_r
 ) -> None:
     """The director cannot invoke itself (say its role lacks the permission): the batch's accounts
     fail by name; a relay that cannot invoke its workers records them the same way."""
-    from moto import mock_aws
-
-    config = tmp_path / "config.yaml"
     ids = ["111111111111", "222222222222", "333333333333"]
-    config.write_text("table: tbl\naccounts: [" + ", ".join(f'{{id: "{i}"}}' for i in ids) + "]\n")
-    monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
-    monkeypatch.setenv("WORKER_FUNCTION", "no-such-worker")
-    monkeypatch.setenv("DIRECTOR_FUNCTION", "no-such-director")
-    monkeypatch.setenv("DIRECTOR_RELAY_ABOVE", "2")
-    monkeypatch.setenv("DIRECTOR_RELAY_BATCH", "2")
-    monkeypatch.setattr(handlers, "_runtime", None)
-    monkeypatch.setattr(handlers, "_config", None)
-    with mock_aws():
-        rt = handlers.runtime()
-        store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
-        store.ensure_table()
+    relaying = {"DIRECTOR_FUNCTION": "no-such-director", "DIRECTOR_RELAY_ABOVE": "2", "DIRECTOR_RELAY_BATCH": "2"}
+    with nothing_invokable(monkeypatch, tmp_path, ids, **relaying) as (rt, store):
         out = handlers.director({}, None)
         assert out["relays"] == 2 and sorted(f["account_id"] for f in out["invoke_failures"]) == ids
         assert [store.account_runs(i)[0]["status"] for i in ids] == ["failed"] * 3
