@@ -70,7 +70,7 @@ class WorkerEvent:
 
 
 #: The key of a relay event: a batch of worker events the director hands to another of its own
-#: instances, which invokes their workers (see invokers.LambdaInvoker).
+#: instances, which invokes their workers (see invokers.Relay).
 RELAY = "relay"
 
 
