@@ -96,7 +96,7 @@ def setup_worker(calls: CallLog) -> Any:
 
 
 def run_worker(handlers: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
-    from collector_core.aws import home_region
+    from collector_core.runtime.clients import home_region
 
     started, cpu = time.perf_counter(), time.process_time()
     result = handlers.worker(job["event"], LambdaContext())
@@ -130,10 +130,11 @@ def setup_director(calls: CallLog) -> Any:
 
 def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
     """director.run over config-listed accounts, invoking the worker as the handler does."""
-    from collector_core import director, handlers
-    from collector_core.aws import home_region
-    from collector_core.config import parse_config
-    from collector_core.invokers import LambdaInvoker, Relay
+    from collector_core import handlers
+    from collector_core.config.load import parse_config
+    from collector_core.runtime import director
+    from collector_core.runtime.clients import home_region
+    from collector_core.runtime.invokers import LambdaInvoker, Relay
     from collector_core.store import Store
 
     ids = [f"{900000000000 + i:012d}" for i in range(job["accounts"])]
@@ -180,9 +181,9 @@ def run_session_per_thread(registry: Any, job: dict[str, Any], calls: CallLog) -
     import boto3
 
     from collector_core.collector import Account, CollectorContext, Scope
-    from collector_core.findings import normalise, to_item
+    from collector_core.findings import normalise
     from collector_core.logs import get_logger
-    from collector_core.store import Store
+    from collector_core.store import BATCH_SIZE, Store
 
     event = job["event"]
     account = Account(**event["account"])
@@ -216,9 +217,11 @@ def run_session_per_thread(registry: Any, job: dict[str, Any], calls: CallLog) -
                                    log=get_logger(), now=now, clients=client,
                                    client_region="us-east-1" if region == "global" else region)
             for raw in collector.collect(ctx) or ():
-                items.append(to_item(normalise(raw), plugin=name, account=account, region=region,
-                                     run_id=event["run_id"], now=now, ttl_days=7, first_seen=None))
-        Store(event["table"], client("dynamodb", "us-east-1")).write(items)
+                items.append(Store.finding_item(normalise(raw), plugin=name, account=account, region=region,
+                                                run_id=event["run_id"], now=now, ttl_days=7, first_seen=None))
+        store = Store(event["table"], client("dynamodb", "us-east-1"))
+        for start in range(0, len(items), BATCH_SIZE):
+            store.write_batch(items[start : start + BATCH_SIZE])
         written[0] += len(items)
 
     threads = [threading.Thread(target=place, args=(r, Scope.REGIONAL), name=f"{account.id}-{r}")

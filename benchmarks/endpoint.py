@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from collector_core.simulate import FAKE_CREDENTIALS
+from collector_core.demo.simulate import FAKE_CREDENTIALS
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 Invoked = Callable[[str, bytes], None]

@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
 from benchmarks.processes import Child, ChildRun, run_child
-from collector_core.invokers import Relay
+from collector_core.runtime.invokers import Relay
 
 #: 17 commercial regions enabled by default in every account.
 REGIONS = (
@@ -161,11 +161,12 @@ def run_slice(middleware: LatencyMiddleware, sim_accounts: list[Any], regions: S
 
     Returns (wall, CPU seconds this process spent meanwhile, the workers' runs).
     """
-    from collector_core import director, handlers
-    from collector_core.aws import Clients, home_region
-    from collector_core.config import parse_config
-    from collector_core.invokers import LambdaInvoker
+    from collector_core import handlers
+    from collector_core.config.load import parse_config
     from collector_core.plugins import load_plugins
+    from collector_core.runtime import director
+    from collector_core.runtime.clients import Clients, home_region
+    from collector_core.runtime.invokers import LambdaInvoker
     from collector_core.store import Store
 
     children = [Child("worker") for _ in sim_accounts]  # warm Lambdas: imported, waiting
@@ -347,8 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.fanout_accounts, args.whole_accounts, args.slice_accounts, args.slice_regions = 20, 6, 2, 1
         args.relay_above, args.relay_batch = 8, 8  # so the quick run relays too
     from collector_core import logs
-    from collector_core.aws import Clients, home_region
-    from collector_core.simulate import seed_organization
+    from collector_core.demo.simulate import seed_organization
+    from collector_core.runtime.clients import Clients, home_region
     from collector_core.store import Store
 
     logs.configure(level="warning", json_output=True, stream=sys.stderr)

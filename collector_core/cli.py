@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from collector_core.errors import describe
+
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
 
@@ -101,7 +103,8 @@ def load_registry() -> Any:
 
 def load(path: str) -> tuple[Any, Any]:
     """(registry, config), or UsageError naming the file and key."""
-    from collector_core.config import ConfigError, load_config
+    from collector_core.config.errors import ConfigError
+    from collector_core.config.load import load_config
 
     registry = load_registry()
     try:
@@ -110,60 +113,50 @@ def load(path: str) -> tuple[Any, Any]:
         raise UsageError(f"invalid configuration\n{exc}") from None
 
 
-def open_store(config: Any, clients: Any) -> Any:
-    from collector_core.aws import home_region
-    from collector_core.store import Store
-
-    return Store(config.table, clients.client("dynamodb", home_region()))
-
-
 # -- commands ------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from collector_core import director
-    from collector_core.aws import Clients
-    from collector_core.invokers import LocalInvoker
+    from collector_core.runtime import director
+    from collector_core.runtime.clients import Clients
+    from collector_core.runtime.invokers import LocalInvoker
+    from collector_core.runtime.summary import render_summary
+    from collector_core.store import Store
 
     registry, config = load(args.config)
     clients = Clients(max_pool_connections=max(10, args.concurrency * 2))
-    store = open_store(config, clients)
+    store = Store.open(config.table, clients)
     started = time.monotonic()
     try:
         store.ensure_table()
     except Exception as exc:
-        print(f"aws-collector: cannot reach the table {config.table!r}: {exc}", file=sys.stderr)
+        print(f"aws-collector: cannot reach the table {config.table!r}: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
     progress = _Progress()
     completed: list[str] = []  # the run id, once the last worker has counted itself done
-    report_on_completion = bool(config.notify.get("on_run_complete", bool(config.notify)))
     invoker = LocalInvoker(registry=registry, clients=clients, store=store,
                            concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
-                           on_run_complete=completed.append if report_on_completion else None)
+                           on_run_complete=completed.append if config.notify.on_run_complete else None)
     try:
         result = director.run(config, registry, invoker, clients=clients, store=store)
     except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
-        from collector_core.worker import error_of
-
-        code, message = error_of(exc)
-        print(f"aws-collector: the run could not start: {code}: {message}", file=sys.stderr)
+        print(f"aws-collector: the run could not start: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
     print(render_summary(result, registry, time.monotonic() - started))
-    from collector_core import metrics
+    from collector_core.metrics.sinks import emit
 
-    metrics.emit(result.results or [], config.metrics, clients=clients)  # never fails the run
+    emit(result.results or [], config.metrics, clients=clients)  # never fails the run
     notified = all([_notify_run(run_id, config, registry, store, clients) for run_id in completed])
     return EXIT_FAILURES if result.failed or not notified else EXIT_OK
 
 
 def _notify_run(run_id: str, config: Any, registry: Any, store: Any, clients: Any) -> bool:
     """Send a finished run's report once; False if it could not be sent."""
-    from collector_core.notifier import notify_run_complete
+    from collector_core.notify.channels import notify_run_complete
 
     try:
-        result = notify_run_complete(run_id, config, registry=registry, store=store, clients=clients)
+        result = notify_run_complete(run_id, config.notify, mutes=config.mute, registry=registry, store=store,
+                                     clients=clients)
     except Exception as exc:
-        from collector_core.worker import error_of
-
-        print(f"aws-collector: the report could not be built: {': '.join(error_of(exc))}", file=sys.stderr)
+        print(f"aws-collector: the report could not be built: {describe(exc)}", file=sys.stderr)
         return False
     for channel, error in result.failures if result else []:
         print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
@@ -185,52 +178,20 @@ class _Progress:
                   file=sys.stderr)
 
 
-def render_summary(result: Any, registry: Any, seconds: float) -> str:
-    """The end-of-run summary a person reads."""
-    results = result.results or []
-    by_plugin: dict[str, int] = {}
-    regions: set[str] = set()
-    for r in results:
-        regions.update(r.regions)
-        for plugin, n in r.findings_by_plugin().items():
-            by_plugin[plugin] = by_plugin.get(plugin, 0) + n
-    statuses = {s: sum(1 for r in results if r.status == s) for s in ("ok", "partial", "failed")}
-    errors = [e for r in results for e in r.errors]
-    lines = [
-        f"Run {result.run_id}: {len(results)} accounts, {len(regions)} regions, "
-        f"{sum(by_plugin.values())} findings in {seconds:.1f} s",
-        "  accounts: " + ", ".join(f"{n} {s}" for s, n in statuses.items()),
-        "  findings by plugin: "
-        + (", ".join(f"{p} {by_plugin.get(p, 0)}" for p in sorted(set(by_plugin) | set(registry.names())))),
-    ]
-    incomplete = [r.account.id for r in results if not r.complete]
-    if incomplete:
-        lines.append(f"  incomplete (deadline reached): {', '.join(incomplete)}")
-    if errors:
-        lines.append(f"  errors ({len(errors)}):")
-        lines += [f"    {e.account_id} {e.region} {e.plugin}: {e.error}: {e.message}" for e in errors]
-    for failure in registry.failures:
-        lines.append(f"  plugin {failure.plugin.name} ({failure.plugin.distribution}) failed to "
-                     f"{failure.stage}: {failure.error}")
-    return "\n".join(lines)
-
-
 def cmd_findings(args: argparse.Namespace) -> int:
-    from collector_core.aws import Clients
     from collector_core.findings import current_findings
+    from collector_core.runtime.clients import Clients
+    from collector_core.store import Store
 
     _, config = load(args.config)
-    store = open_store(config, Clients())
+    store = Store.open(config.table, Clients())
     try:
-        items = list(store.items())
+        contents = store.read()
     except Exception as exc:
-        from collector_core.worker import error_of
-
-        print(f"aws-collector: cannot read the table {config.table!r}: {': '.join(error_of(exc))}",
-              file=sys.stderr)
+        print(f"aws-collector: cannot read the table {config.table!r}: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
     findings = [
-        f for f in current_findings(items, dt.datetime.now(dt.timezone.utc))
+        f for f in current_findings(contents, dt.datetime.now(dt.timezone.utc))
         if (not args.plugin or f["plugin"] == args.plugin)
         and (not args.account or f["account_id"] == args.account)
     ]
@@ -243,7 +204,7 @@ def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(findings, indent=2, sort_keys=True) + "\n"
     if fmt == "csv":
-        from collector_core.store import SCHEMA_FIELDS
+        from collector_core.findings import SCHEMA_FIELDS
 
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=SCHEMA_FIELDS, lineterminator="\n")
@@ -261,32 +222,32 @@ def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
-    from collector_core.aws import Clients
-    from collector_core.notifier import Channels, notify
+    import dataclasses
+
+    from collector_core.notify.channels import NotifySettings, notify
+    from collector_core.notify.slack import SlackSettings
+    from collector_core.runtime.clients import Clients
+    from collector_core.store import Store
 
     registry, config = load(args.config)
-    channels = Channels.from_config(config)
+    settings = config.notify
     if args.slack_webhook or args.email or args.stdout:  # flags replace the config's channels
         if args.slack_webhook and not args.slack_webhook.startswith(("https://", "http://")):
             raise UsageError("--slack-webhook: expected an https:// webhook URL")
         email = None
         if args.email:
-            settings = dict(config.notify.get("email") or {})
-            if not settings.get("sender"):
+            if not config.notify.email:
                 raise UsageError(f"{args.config}: --email needs notify.email.sender, the SES-verified "
                                  "address to send from")
-            email = {**settings, "recipients": args.email}
-        slack = {"webhook_url": args.slack_webhook} if args.slack_webhook else None
-        channels = Channels(stdout=args.stdout, slack=slack, email=email)
+            email = dataclasses.replace(config.notify.email, recipients=tuple(args.email))
+        slack = SlackSettings(webhook_url=args.slack_webhook) if args.slack_webhook else None
+        settings = NotifySettings(stdout=args.stdout, slack=slack, email=email)
     clients = Clients()
     try:
-        result = notify(config, registry=registry, store=open_store(config, clients), clients=clients,
-                        channels=channels)
+        result = notify(settings, mutes=config.mute, registry=registry, store=Store.open(config.table, clients),
+                        clients=clients)
     except Exception as exc:
-        from collector_core.worker import error_of
-
-        print(f"aws-collector: cannot read the table {config.table!r}: {': '.join(error_of(exc))}",
-              file=sys.stderr)
+        print(f"aws-collector: cannot read the table {config.table!r}: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
     for channel, error in result.failures:
         print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
@@ -323,7 +284,7 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from collector_core.demo import run_demo
+    from collector_core.demo.run import run_demo
 
     return run_demo(accounts=args.accounts, regions=args.regions)
 

@@ -1,4 +1,5 @@
-"""Findings as the runtime stores and reads them: validation, the stored item, and resolution.
+"""Findings as the domain sees them: what a valid finding is, what the table holds, and when a
+finding is current, new or resolved. No I/O here: collector_core.store reads and writes.
 
 A finding is *current* while its TTL has not passed and it has not been resolved. It is resolved
 when its account's latest run scanned the same (region, plugin) successfully and did not see it;
@@ -11,13 +12,23 @@ import datetime as dt
 import decimal
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from collector_core.collector import SEVERITIES, Account, Finding
-from collector_core.store import MAX_ITEM_BYTES, SCHEMA_FIELDS, finding_key, item_size
+from collector_core.collector import SEVERITIES, Finding
 
+#: The public finding schema, in the order `findings --format csv` prints it.
+SCHEMA_FIELDS = (
+    "plugin", "account_id", "account_name", "region", "resource_id", "severity", "summary",
+    "details", "run_id", "first_seen", "last_seen", "ttl",
+)
 #: Leave room under DynamoDB's 400 KB item limit for keys and the other attributes.
 MAX_DETAILS_BYTES = 300 * 1024
+#: DynamoDB nests documents at most 32 levels deep; keep a margin for the item around them.
+MAX_DETAILS_DEPTH = 30
+MAX_SUMMARY_CHARS = 1000
+#: DynamoDB's number range (and 38 digits of precision).
+MIN_NUMBER, MAX_NUMBER = 1e-130, 1e126
 
 
 class BadFinding(ValueError):
@@ -32,113 +43,157 @@ def normalise(raw: Any) -> Finding:
         fields = dict(raw)
         unknown = set(fields) - {"resource_id", "summary", "severity", "details"}
         if unknown:
-            raise BadFinding(f"unknown finding keys {sorted(unknown)}")
+            raise BadFinding(f"unknown finding keys {sorted(map(str, unknown))[:5]}")
     else:
         raise BadFinding(f"expected a Finding or a mapping, got {type(raw).__name__}")
     resource_id, summary = fields.get("resource_id"), fields.get("summary")
     if not isinstance(resource_id, str) or not resource_id:
         raise BadFinding(f"resource_id must be a non-empty string, got {resource_id!r:.80}")
-    if not isinstance(summary, str) or not summary:
-        raise BadFinding(f"{resource_id}: summary must be a non-empty string")
+    if not isinstance(summary, str) or not summary.strip():
+        raise BadFinding(f"{resource_id:.80}: summary must be a non-empty string")
     severity = fields.get("severity", "medium")
     if severity not in SEVERITIES:
-        raise BadFinding(f"{resource_id}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r:.40}")
+        raise BadFinding(f"{resource_id:.80}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r:.40}")
     details = fields.get("details") or {}
     if not isinstance(details, Mapping):
-        raise BadFinding(f"{resource_id}: details must be a mapping, got {type(details).__name__}")
+        raise BadFinding(f"{resource_id:.80}: details must be a mapping, got {type(details).__name__}")
     try:
         encoded = json.dumps(details, default=_jsonable, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadFinding(f"{resource_id}: details are not JSON: {exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise BadFinding(f"{resource_id:.80}: details are not JSON: {str(exc)[:200]}") from None
     if len(encoded.encode()) > MAX_DETAILS_BYTES:
-        raise BadFinding(f"{resource_id}: details are {len(encoded.encode())} bytes; at most {MAX_DETAILS_BYTES}")
-    return Finding(resource_id=resource_id, summary=summary.splitlines()[0][:1000],
-                   severity=severity, details=json.loads(encoded))
+        raise BadFinding(f"{resource_id:.80}: details are {len(encoded.encode())} bytes; at most {MAX_DETAILS_BYTES}")
+    plain = json.loads(encoded)
+    try:
+        depth = _depth(plain)
+    except ValueError as exc:
+        raise BadFinding(f"{resource_id:.80}: details hold {exc}") from None
+    if depth > MAX_DETAILS_DEPTH:
+        raise BadFinding(f"{resource_id:.80}: details nest deeper than {MAX_DETAILS_DEPTH} levels")
+    return Finding(resource_id=resource_id, summary=summary.strip().splitlines()[0][:MAX_SUMMARY_CHARS],
+                   severity=severity, details=plain)
 
 
-def to_item(
-    finding: Finding,
-    *,
-    plugin: str,
-    account: Account,
-    region: str,
-    run_id: str,
-    now: dt.datetime,
-    ttl_days: int,
-    first_seen: tuple[str, str] | None,
-) -> dict[str, Any]:
-    """The DynamoDB item of a finding; ``first_seen`` is (time, run) if it was stored before."""
-    seen = iso(now)
-    first_time, first_run = first_seen or (seen, run_id)
-    item = {
-        **finding_key(account.id, region, plugin, finding.resource_id),
-        "kind": "finding",
-        "plugin": plugin,
-        "account_id": account.id,
-        "account_name": account.name,
-        "region": region,
-        "resource_id": finding.resource_id,
-        "severity": finding.severity,
-        "summary": finding.summary,
-        "details": dict(finding.details),
-        "run_id": run_id,
-        "first_seen": first_time or seen,
-        "first_run": first_run or run_id,
-        "last_seen": seen,
-        "ttl": int(now.timestamp()) + ttl_days * 86400,
-    }
-    if item_size(item) > MAX_ITEM_BYTES:
-        raise BadFinding(f"{finding.resource_id}: item is over DynamoDB's 400 KB limit")
-    return item
+# -- what the table holds --------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredFinding:
+    """A finding as stored: the public schema, plus what the lifecycle needs."""
+
+    finding: Mapping[str, Any]  # SCHEMA_FIELDS
+    first_run: str  # the run that first saw it
+    muted: str | None = None  # the mute reason the table is marked with, if any
 
 
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored finding item in the public finding schema."""
-    out = {k: item.get(k) for k in SCHEMA_FIELDS}
-    if isinstance(out["details"], str):
-        out["details"] = json.loads(out["details"])
-    return out
+@dataclass(frozen=True)
+class AccountRun:
+    """What one account's worker recorded for one run."""
+
+    account_id: str
+    run_id: str
+    status: str  # ok, partial or failed
+    result: Mapping[str, Any]  # runtime.messages.AccountResult.to_dict()
+
+    @property
+    def scanned_ok(self) -> set[tuple[str, str]]:
+        """(region, plugin) of every scan that succeeded."""
+        return {(region, plugin) for region, plugin in self.result.get("scanned_ok", [])}
+
+    @property
+    def account_name(self) -> str | None:
+        """The account's name as the worker knew it."""
+        return (self.result.get("account") or {}).get("name")
 
 
-def current_findings(items: Iterable[Mapping[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
-    """Unexpired, unresolved findings from a table scan (findings plus account run records)."""
-    findings, latest = split_items(items, now)
-    return [
-        from_item(f) for f in findings
-        if not is_resolved(f, latest.get(f["account_id"]))
-    ]
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as the director recorded it."""
+
+    run_id: str
+    started: str
+    accounts: list[str] = field(default_factory=list)
+    notified: bool = False
 
 
-def split_items(
-    items: Iterable[Mapping[str, Any]], now: dt.datetime
-) -> tuple[list[Mapping[str, Any]], dict[str, Mapping[str, Any]]]:
-    """Unexpired finding items, and each account's latest run record."""
-    epoch = int(now.timestamp())
-    findings: list[Mapping[str, Any]] = []
-    latest: dict[str, Mapping[str, Any]] = {}
-    for item in items:
-        kind = item.get("kind")
-        if kind == "finding" and int(item.get("ttl", 0)) > epoch:
-            findings.append(item)
-        elif kind == "account_run":
-            current = latest.get(item["account_id"])
-            if current is None or item["run_id"] > current["run_id"]:
-                latest[item["account_id"]] = item
-    findings.sort(key=lambda f: (f["plugin"], f["account_id"], f["region"], f["resource_id"]))
-    return findings, latest
+@dataclass
+class TableContents:
+    """Everything the table holds that a reader needs, as records."""
+
+    findings: list[StoredFinding] = field(default_factory=list)
+    account_runs: list[AccountRun] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
 
 
-def is_resolved(finding: Mapping[str, Any], account_run: Mapping[str, Any] | None) -> bool:
+# -- the lifecycle ---------------------------------------------------------------------------
+def latest_runs(account_runs: Iterable[AccountRun]) -> dict[str, AccountRun]:
+    """Each account's latest run record."""
+    latest: dict[str, AccountRun] = {}
+    for record in account_runs:
+        current = latest.get(record.account_id)
+        if current is None or record.run_id > current.run_id:
+            latest[record.account_id] = record
+    return latest
+
+
+def is_resolved(stored: StoredFinding, account_run: AccountRun | None) -> bool:
     """Seen before the account's latest run, which scanned its region and plugin successfully."""
-    if account_run is None or finding["run_id"] >= account_run["run_id"]:
+    finding = stored.finding
+    if account_run is None or finding["run_id"] >= account_run.run_id:
         return False
-    scanned = json.loads(account_run["result"]).get("scanned_ok", [])
-    return [finding["region"], finding["plugin"]] in scanned
+    return (finding["region"], finding["plugin"]) in account_run.scanned_ok
+
+
+def is_live(stored: StoredFinding, now: dt.datetime) -> bool:
+    """Its TTL has not passed (DynamoDB deletes expired items only eventually)."""
+    return int(stored.finding.get("ttl") or 0) > int(now.timestamp())
+
+
+def current_findings(contents: TableContents, now: dt.datetime) -> list[dict[str, Any]]:
+    """Unexpired, unresolved findings in the public schema, by plugin, account, region, resource."""
+    latest = latest_runs(contents.account_runs)
+    current = [
+        dict(s.finding) for s in contents.findings
+        if is_live(s, now) and not is_resolved(s, latest.get(s.finding["account_id"]))
+    ]
+    return sorted(current, key=order)
+
+
+def order(finding: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """The order findings are listed in."""
+    return finding["plugin"], finding["account_id"], finding["region"], finding["resource_id"]
+
+
+def open_days(finding: Mapping[str, Any], now: dt.datetime) -> int | None:
+    """Whole days since first seen."""
+    first = parse_time(finding.get("first_seen"))
+    return None if first is None else max(0, (now - first).days)
 
 
 def iso(moment: dt.datetime) -> str:
     """ISO-8601 UTC with a Z, to the second."""
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: Any) -> dt.datetime | None:
+    """An ISO-8601 time as an aware datetime, or None."""
+    try:
+        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _depth(value: Any) -> int:
+    """How deep a JSON value nests; ValueError for what DynamoDB cannot hold."""
+    if isinstance(value, dict):
+        if "" in value:
+            raise ValueError("an empty key (DynamoDB map keys are not empty)")
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value and not (
+            MIN_NUMBER <= abs(value) < MAX_NUMBER and (isinstance(value, float) or len(str(abs(value))) <= 38)):
+        raise ValueError(f"a number DynamoDB cannot store ({str(value)[:40]})")
+    return 0
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,19 +10,23 @@ import os
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from collector_core import director as director_
-from collector_core import logs, metrics
-from collector_core.aws import Clients, home_region
-from collector_core.config import Config, ConfigError, load_config
-from collector_core.events import AccountResult, EventError, WorkerEvent, relayed_events
-from collector_core.invokers import LambdaInvoker, Relay
+from collector_core import logs
+from collector_core.config.errors import ConfigError
+from collector_core.metrics.sinks import emit
 from collector_core.plugins import Registry, load_plugins
+from collector_core.runtime import director as director_
+from collector_core.runtime.clients import Clients, home_region
+from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async
+from collector_core.runtime.messages import AccountResult, EventError, WorkerEvent, relayed_events
+from collector_core.runtime.worker import record_not_started, run_account
 from collector_core.store import Store
-from collector_core.worker import record_not_started, run_account
+
+if TYPE_CHECKING:
+    from collector_core.config.model import Config
 
 #: Where the config is: a path inside the package, ``s3://bucket/key`` or ``ssm:/name``.
 CONFIG_ENV = "AWS_COLLECTOR_CONFIG"
@@ -70,6 +74,8 @@ def config() -> Config:
     rt = runtime()
     with _lock:
         if _config is None:
+            from collector_core.config.load import load_config  # the worker never reads the config
+
             source = os.environ.get(CONFIG_ENV)
             if not source:
                 raise ConfigError(f"{CONFIG_ENV} is not set: expected a path, s3://bucket/key or ssm:/name")
@@ -81,7 +87,7 @@ def director(event: Any, context: Any) -> dict[str, Any]:
     """Scheduled entry point: plan the run and invoke the worker once per account.
 
     Also the relay's entry point: an event {"relay": [worker events]} from another instance of
-    this function, whose workers this one invokes (see invokers.Relay).
+    this function, whose workers this one invokes (see runtime.invokers.Relay).
     """
     _begin(context, "director")
     if not isinstance(event, dict):
@@ -93,10 +99,10 @@ def director(event: Any, context: Any) -> dict[str, Any]:
     if relayed is not None:
         invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY)
         invoker.invoke(relayed)
-        return _dispatched(relayed[0].run_id, relayed, invoker, _store(relayed[0].table, rt), rt)
+        return _dispatched(relayed[0].run_id, relayed, invoker, Store.open(relayed[0].table, rt.clients), rt)
     cfg = config()
     invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY, relay=_relay())
-    store = _store(cfg.table, rt)
+    store = Store.open(cfg.table, rt.clients)
     result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store)
     return _dispatched(result.run_id, result.events, invoker, store, rt)
 
@@ -107,7 +113,7 @@ def _dispatched(run_id: str, events: list[WorkerEvent], invoker: LambdaInvoker, 
     by_id = {e.account.id: e for e in events}
     for failure in invoker.failures:
         record_not_started(by_id[failure.account_id], (failure.error, failure.message),
-                           clients=rt.clients, store=store, on_run_complete=_notify_run_complete)
+                           store=store, on_run_complete=_notify_run_complete)
     structlog.get_logger("aws_collector").info(
         "run_dispatched", run=run_id, accounts=len(events), relays=invoker.relays,
         invoke_failures=len(invoker.failures),
@@ -154,8 +160,9 @@ def worker(event: Any, context: Any) -> dict[str, Any]:
     remaining = context.get_remaining_time_in_millis() / 1000
     # Short timeouts (tests, offline runs) keep a fifth back instead of the full margin.
     deadline = time.monotonic() + remaining - min(FLUSH_MARGIN_SECONDS, remaining / 5)
-    result = run_account(parsed, registry=rt.registry, clients=rt.clients, store=_store(parsed.table, rt),
-                         deadline=deadline, on_run_complete=_notify_run_complete)
+    result = run_account(parsed, registry=rt.registry, clients=rt.clients,
+                         store=Store.open(parsed.table, rt.clients), deadline=deadline,
+                         on_run_complete=_notify_run_complete)
     _emit_metrics(result, rt)
     return result.to_dict()
 
@@ -167,7 +174,7 @@ def _emit_metrics(result: AccountResult, rt: Runtime) -> None:
     except ConfigError as exc:
         structlog.get_logger("aws_collector").warning("metrics_skipped", reason=str(exc)[:300])
         return
-    metrics.emit([result], settings, clients=rt.clients)  # never raises
+    emit([result], settings, clients=rt.clients)  # never raises
 
 
 def notifier(event: Any, context: Any) -> dict[str, Any]:
@@ -178,10 +185,12 @@ def notifier(event: Any, context: Any) -> dict[str, Any]:
     run_id = event.get("run_id")
     if run_id is not None and not (isinstance(run_id, str) and run_id):
         raise EventError("notifier event: run_id must be a non-empty string")
-    from collector_core.notifier import run_notifier  # only this function needs the report renderers
+    from collector_core.notify.channels import run_notifier  # only this function renders reports
 
     rt = runtime()
-    return run_notifier(config(), rt.registry, run_id=run_id, clients=rt.clients)
+    cfg = config()
+    return run_notifier(cfg.notify, mutes=cfg.mute, registry=rt.registry, store=Store.open(cfg.table, rt.clients),
+                        clients=rt.clients, run_id=run_id)
 
 
 def _begin(context: Any, function: str) -> None:
@@ -191,19 +200,13 @@ def _begin(context: Any, function: str) -> None:
     )
 
 
-def _store(table: str, rt: Runtime) -> Store:
-    return Store(table, rt.clients.client("dynamodb", home_region()))
-
-
 def _notify_run_complete(run_id: str) -> None:
     """Invoke the notifier asynchronously once the last account of a run is recorded."""
     function = os.environ.get(NOTIFIER_FUNCTION_ENV)
     if not function:
         return
     client = runtime().clients.client("lambda", home_region())
-    try:
-        client.invoke(FunctionName=function, InvocationType="Event",
-                      Payload=json.dumps({"run_id": run_id}).encode())
-    except Exception as exc:  # the account's findings are stored; a lost report must not fail it
+    error = invoke_async(client, function, json.dumps({"run_id": run_id}).encode())
+    if error:  # the account's findings are stored; a lost report must not fail it
         structlog.get_logger("aws_collector").error("notifier_invoke_failed", run=run_id,
-                                                    error=type(exc).__name__, message=str(exc)[:300])
+                                                    error=error[0], message=error[1])

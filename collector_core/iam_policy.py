@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from collector_core.config import Config
+from collector_core.config.model import Config
 from collector_core.plugins import Registry
 
 #: What the worker itself calls in a member account, whatever the collectors.

@@ -30,7 +30,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's server on 127.0.0.1 for the whole session (reset it per test with `moto_reset`)."""
-    from collector_core.simulate import moto_server
+    from collector_core.demo.simulate import moto_server
 
     with moto_server(environ=False) as url:
         yield url

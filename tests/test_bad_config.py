@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent / "faults"))
 from proxy import FaultProxy  # noqa: E402
 
 from collector_core import handlers  # noqa: E402
-from collector_core.events import EventError  # noqa: E402
+from collector_core.runtime.messages import EventError  # noqa: E402
 
 GOOD = 'table: bad-config-test\nregions: [us-east-1]\naccounts:\n  - {id: "111111111111", name: prod}\n'
 SECRET = "s3cr3t-value-never-echoed"

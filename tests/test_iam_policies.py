@@ -16,7 +16,7 @@ import pytest
 import yaml
 from parliament import analyze_policy_string, iam_definition
 
-from collector_core.config import parse_config
+from collector_core.config.load import parse_config
 from collector_core.iam_policy import member_policy
 from collector_core.plugins import load_plugins
 

@@ -15,9 +15,9 @@ import pytest
 import structlog
 
 from collector_core import logs
-from collector_core.aws import Credentials
 from collector_core.collector import Account
-from collector_core.events import WorkerEvent
+from collector_core.runtime.clients import Credentials
+from collector_core.runtime.messages import WorkerEvent
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY42"
 TOKEN = "IQoJb3JpZ2luX2VjFAKE//SESSION//TOKEN77"

@@ -14,12 +14,13 @@ import pytest
 import structlog
 from botocore.response import StreamingBody
 
-from collector_core import director, handlers
-from collector_core.aws import Clients
-from collector_core.config import ConfigError
-from collector_core.events import EventError, WorkerEvent
+from collector_core import handlers
+from collector_core.config.errors import ConfigError
+from collector_core.demo.simulate import seed_organization
 from collector_core.findings import current_findings
-from collector_core.simulate import seed_organization
+from collector_core.runtime import director
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.messages import EventError, WorkerEvent
 from collector_core.store import Store
 
 REGIONS = ["us-east-1"]
@@ -150,13 +151,13 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
     cfg = handlers.config()
     account = sim.accounts[0]
     [event] = director.plan_run(cfg, rt.registry, [account], "run-1")
-    store.put({"pk": "RUN", "sk": "run-1", "kind": "run", "run_id": "run-1", "expected": 1})
+    store.start_run("run-1", [account.id], now=dt.datetime.now(dt.timezone.utc), ttl_days=7)
 
     result = handlers.worker(event.to_dict(), Context())
 
     assert result["status"] == "ok" and result["account"]["id"] == account.id
     seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-            for f in current_findings(store.items(), dt.datetime.now(dt.timezone.utc))}
+            for f in current_findings(store.read(), dt.datetime.now(dt.timezone.utc))}
     assert seen == sim.expected
     assert lambda_env.calls == [{"FunctionName": "aws-collector-test-notifier", "InvocationType": "Event",
                                  "Payload": json.dumps({"run_id": "run-1"}).encode()}]
@@ -168,7 +169,7 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
 
     def fake_run_account(event: WorkerEvent, *, deadline: float, **_: Any) -> Any:
         seen["left"] = deadline - time.monotonic()
-        from collector_core.events import AccountResult
+        from collector_core.runtime.messages import AccountResult
 
         return AccountResult(run_id=event.run_id, account=event.account)
 
@@ -202,8 +203,10 @@ def test_context_is_cleared_per_invocation(lambda_env: RecordingLambda) -> None:
 
 def test_config_is_read_once_per_cold_start(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[str] = []
-    real = handlers.load_config
-    monkeypatch.setattr(handlers, "load_config",
+    from collector_core.config import load
+
+    real = load.load_config
+    monkeypatch.setattr(load, "load_config",
                         lambda source, registry: reads.append(source) or real(source, registry))
     handlers.director({}, Context())
     handlers.director({}, Context())
@@ -225,8 +228,8 @@ def test_missing_settings_are_clear_errors(lambda_env: RecordingLambda, monkeypa
 def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_env: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     rt = handlers.runtime()
-    Store("findings", rt.clients.client("dynamodb", "us-east-1")).put(
-        {"pk": "RUN", "sk": "run-9", "kind": "run", "run_id": "run-9", "expected": 0})
+    Store("findings", rt.clients.client("dynamodb", "us-east-1")).start_run(
+        "run-9", [], now=dt.datetime.now(dt.timezone.utc), ttl_days=7)
     first = handlers.notifier({"run_id": "run-9"}, Context())
     second = handlers.notifier({"run_id": "run-9"}, Context())
     assert first["sent"] == ["stdout"] and first["failures"] == []
@@ -261,9 +264,8 @@ def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_complet
     with nothing_invokable(monkeypatch, tmp_path, ["111111111111", "222222222222"]) as (_, store):
         out = handlers.director({}, None)
         assert len(out["invoke_failures"]) == 2
-        done, expected = store.mark_account_done(out["run_id"], "111111111111")
-        assert (done, expected) == (2, 2)
-        assert store.account_runs("222222222222")[0]["status"] == "failed"
+        assert store.run_progress(out["run_id"]) == (2, 2)
+        assert store.account_runs("222222222222")[0].status == "failed"
 
 
 def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_run_completes(
@@ -276,12 +278,12 @@ def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_r
     with nothing_invokable(monkeypatch, tmp_path, ids, **relaying) as (rt, store):
         out = handlers.director({}, None)
         assert out["relays"] == 2 and sorted(f["account_id"] for f in out["invoke_failures"]) == ids
-        assert [store.account_runs(i)[0]["status"] for i in ids] == ["failed"] * 3
-        assert store.mark_account_done(out["run_id"], ids[0]) == (3, 3)  # the run is complete
+        assert [store.account_runs(i)[0].status for i in ids] == ["failed"] * 3
+        assert store.run_progress(out["run_id"]) == (3, 3)  # the run is complete
 
         cfg = handlers.config()
         events = director.plan_run(cfg, rt.registry, cfg.configured_accounts(), "run-2")
-        store.put({"pk": "RUN", "sk": "run-2", "kind": "run", "run_id": "run-2", "expected": 3})
+        store.start_run("run-2", ids, now=dt.datetime.now(dt.timezone.utc), ttl_days=7)
         relayed = handlers.director({"relay": [e.to_dict() for e in events]}, None)
         assert relayed["run_id"] == "run-2" and len(relayed["invoke_failures"]) == 3
-        assert store.mark_account_done("run-2", "111111111111") == (3, 3)
+        assert store.run_progress("run-2") == (3, 3)

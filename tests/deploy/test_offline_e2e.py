@@ -21,8 +21,8 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
+from collector_core.demo.simulate import seed_organization
 from collector_core.findings import current_findings
-from collector_core.simulate import seed_organization
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow
@@ -106,14 +106,14 @@ def test_director_fans_out_through_lambda_and_every_account_lands(offline: tuple
             break
         time.sleep(1)
     assert len(done) == len(scanned), f"workers reported {len(done)} of {len(scanned)}:\n{log.read_text()[-4000:]}"
-    statuses = {r["account_id"]: (r["status"], json.loads(r["result"])["errors"]) for r in done}
+    statuses = {r.account_id: (r.status, r.result["errors"]) for r in done}
     assert all(status == "ok" for status, _ in statuses.values()), statuses
     seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-            for f in current_findings(store.items(), dt.datetime.now(dt.timezone.utc))}
+            for f in current_findings(store.read(), dt.datetime.now(dt.timezone.utc))}
     assert seen == sim.expected
     assert {f[1] for f in seen} == {a.id for a in sim.accounts}
     # The last worker invoked the notifier through the same endpoint; it claims the run's report.
     deadline = time.monotonic() + 60
-    while not store.runs(limit=1)[0].get("notified") and time.monotonic() < deadline:
+    while not store.runs(limit=1)[0].notified and time.monotonic() < deadline:
         time.sleep(1)
-    assert store.runs(limit=1)[0].get("notified") is True, log.read_text()[-4000:]
+    assert store.runs(limit=1)[0].notified, log.read_text()[-4000:]

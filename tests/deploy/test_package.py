@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from collector_core.invokers import Relay
+from collector_core.runtime.invokers import Relay
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow

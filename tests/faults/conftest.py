@@ -35,7 +35,7 @@ from fault_harness import (  # noqa: E402
 from proxy import FaultProxy  # noqa: E402
 
 from collector_core import logs  # noqa: E402
-from collector_core.simulate import SimulatedOrg, seed_organization  # noqa: E402
+from collector_core.demo.simulate import SimulatedOrg, seed_organization  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

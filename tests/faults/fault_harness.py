@@ -8,15 +8,15 @@ from typing import Any
 import boto3
 from proxy import FaultProxy
 
-from collector_core import director
-from collector_core.aws import Clients
 from collector_core.collector import Account
-from collector_core.config import parse_config
-from collector_core.director import RunResult
-from collector_core.findings import current_findings
-from collector_core.invokers import LocalInvoker
+from collector_core.config.load import parse_config
+from collector_core.demo.simulate import Expected, SimulatedOrg
+from collector_core.findings import TableContents, current_findings
 from collector_core.plugins import Registry, load_plugins
-from collector_core.simulate import Expected, SimulatedOrg
+from collector_core.runtime import director
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.director import RunResult
+from collector_core.runtime.invokers import LocalInvoker
 from collector_core.store import Store
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -86,20 +86,20 @@ class Faults:
         invoker = LocalInvoker(registry=registry, clients=clients, store=store, timeout=timeout)
         return director.run(config, registry, invoker, clients=clients, store=store)
 
-    def items(self) -> list[dict[str, Any]]:
-        """Every item in the table, read from moto directly (no faults)."""
-        return list(Store(self.table, direct_client("dynamodb", self.org.endpoint)).items())
+    def contents(self) -> TableContents:
+        """What the table holds, read from moto directly (no faults)."""
+        return Store(self.table, direct_client("dynamodb", self.org.endpoint)).read()
 
     def stored(self) -> list[tuple[str, str, str, str]]:
-        """(plugin, account, region, resource) of every finding item, duplicates kept."""
-        return [(i["plugin"], i["account_id"], i["region"], i["resource_id"])
-                for i in self.items() if i.get("kind") == "finding"]
+        """(plugin, account, region, resource) of every stored finding, duplicates kept."""
+        return [(f["plugin"], f["account_id"], f["region"], f["resource_id"])
+                for f in (s.finding for s in self.contents().findings)]
 
     def current(self) -> set[Expected]:
         """The current findings, as a user would list them."""
         now = dt.datetime.now(dt.UTC)
         return {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-                for f in current_findings(self.items(), now)}
+                for f in current_findings(self.contents(), now)}
 
     def expected(self, *, accounts: list[Account] | None = None,
                  regions: tuple[str, ...] | None = None) -> set[Expected]:

@@ -6,7 +6,7 @@ from typing import Any
 from fault_harness import Faults
 from proxy import Call, Rule
 
-from collector_core.cli import render_summary
+from collector_core.runtime.summary import render_summary
 
 
 def test_an_account_whose_role_cannot_be_assumed_fails_alone(faults: Faults, figures: dict[str, Any]) -> None:
@@ -29,9 +29,8 @@ def test_an_account_whose_role_cannot_be_assumed_fails_alone(faults: Faults, fig
     assert all(by_account[a.id].status == "ok" for a in others)
     assert faults.current() == faults.expected(accounts=others)
     # The failure is on record in the table (for the report) and in the run summary.
-    record = next(i for i in faults.items()
-                  if i.get("kind") == "account_run" and i["account_id"] == denied.id)
-    assert record["status"] == "failed" and "AccessDenied" in record["result"]
+    record = next(r for r in faults.contents().account_runs if r.account_id == denied.id)
+    assert record.status == "failed" and [e["error"] for e in record.result["errors"]] == ["AccessDenied"]
     summary = render_summary(result, faults.registry, 1.0)
     assert f"{denied.id} - -: AccessDenied" in summary and "2 ok, 0 partial, 1 failed" in summary
     figures.update(assume_role_denied=faults.proxy.count(outcome="error:AccessDenied"),

@@ -2,7 +2,6 @@
 written eventually or reported by name; nothing is silently dropped."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fault_harness import Faults
@@ -33,8 +32,8 @@ def test_unprocessed_items_and_throttling_lose_nothing(faults: Faults, figures: 
     assert reported == faults.expected(accounts=[stuck])
     assert len(stuck_result.errors) == len(reported)
     # Unwritten findings resolve nothing: no scan of that account counts as complete.
-    record = next(i for i in faults.items() if i.get("kind") == "account_run" and i["account_id"] == stuck.id)
-    assert json.loads(record["result"])["scanned_ok"] == []
+    record = next(r for r in faults.contents().account_runs if r.account_id == stuck.id)
+    assert record.scanned_ok == set()
 
     figures.update(
         batch_writes=proxy.count(operation="BatchWriteItem"),

@@ -18,7 +18,7 @@ from fault_harness import EXTERNAL_ID, Faults, Leaks, direct_client
 from proxy import Rule
 
 from collector_core.collector import Account
-from collector_core.events import WorkerEvent
+from collector_core.runtime.messages import WorkerEvent
 from collector_core.store import Store
 
 VOLUMES = 110  # five batches of 25 (the last one short)
@@ -56,7 +56,7 @@ def start_worker(event: WorkerEvent, proxy_url: str) -> subprocess.Popen[str]:
 
 
 def findings(store: Store) -> list[dict[str, Any]]:
-    return [i for i in store.items() if i.get("kind") == "finding"]
+    return [dict(s.finding) for s in store.read().findings]
 
 
 def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
@@ -81,7 +81,7 @@ def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
     assert first.returncode == -signal.SIGKILL
     before = {i["resource_id"]: i["first_seen"] for i in findings(store)}
     assert len(before) == 50 and set(before) < volumes
-    runs = [i for i in store.items() if i.get("kind") == "account_run"]
+    runs = store.read().account_runs
     assert not runs, "the killed worker recorded a result"
 
     faults.proxy.clear()

@@ -9,8 +9,8 @@ from typing import Any
 from fault_harness import REGIONS, Faults, direct_client
 from proxy import Rule
 
-from collector_core.cli import render_summary
-from collector_core.notifier import Channels, notify
+from collector_core.notify.channels import NotifySettings, notify
+from collector_core.runtime.summary import render_summary
 from collector_core.store import Store
 
 DENIED = "eu-west-1"  # seeded: its findings exist from the first, clean run
@@ -60,8 +60,8 @@ def test_failing_regions_are_recorded_by_name_and_the_rest_lands(
     stored = faults.stored()
     assert len(stored) == len(set(stored))
     assert faults.current() == faults.expected()
-    rescanned = {i["resource_id"] for i in faults.items()
-                 if i.get("kind") == "finding" and i["run_id"] == second.run_id}
+    rescanned = {s.finding["resource_id"] for s in faults.contents().findings
+                 if s.finding["run_id"] == second.run_id}
     assert rescanned == {e[3] for e in faults.expected() if e[2] != DENIED}
 
     summary = render_summary(second, faults.registry, seconds)
@@ -72,9 +72,9 @@ def test_failing_regions_are_recorded_by_name_and_the_rest_lands(
     assert f"{len(faults.org.accounts)} partial" in summary
 
     out = io.StringIO()
-    sent = notify(config, registry=faults.registry, clients=faults.clients(),
+    sent = notify(NotifySettings(stdout=True), mutes=(), registry=faults.registry, clients=faults.clients(),
                   store=Store(config.table, direct_client("dynamodb", faults.org.endpoint)),
-                  channels=Channels(stdout=True), run_id=second.run_id, out=out)
+                  run_id=second.run_id, out=out)
     report = out.getvalue()
     assert sent.ok and len(sent.report.problems) == len(faults.org.accounts)
     for result in results:

@@ -10,7 +10,7 @@ from loopback import running
 from metrics_listeners import Received
 
 from collector_core.collector import Account
-from collector_core.events import AccountResult, Scan, ScanError
+from collector_core.runtime.messages import AccountResult, Failure, Scan
 
 
 @pytest.fixture
@@ -27,9 +27,9 @@ def account_result() -> AccountResult:
             Scan("global", "iam_key_age", findings=2, api_calls=4, seconds=1.5, ok=True),
         ],
         errors=[
-            ScanError(account.id, "eu-west-1", "unattached_ebs", "AccessDenied", "no"),
-            ScanError(account.id, "eu-west-1", "unattached_ebs", "WriteFailed", "vol-1: throttled"),
-            ScanError(account.id, "ap-south-1", "-", "DeadlineExceeded", "stopped"),
+            Failure(account.id, "eu-west-1", "unattached_ebs", "AccessDenied", "no"),
+            Failure(account.id, "eu-west-1", "unattached_ebs", "WriteFailed", "vol-1: throttled"),
+            Failure(account.id, "ap-south-1", "-", "DeadlineExceeded", "stopped"),
         ],
     )
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 import boto3
+from metrics_listeners import emit
 
-from collector_core.aws import Clients
-from collector_core.events import AccountResult
-from collector_core.metrics import emit
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.messages import AccountResult
 
 
 def test_metrics_go_to_cloudwatch_with_plugin_and_region_dimensions(

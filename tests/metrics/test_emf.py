@@ -8,9 +8,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+from metrics_listeners import emit
 
-from collector_core.events import AccountResult
-from collector_core.metrics import emit, samples
+from collector_core.metrics.samples import samples
+from collector_core.runtime.messages import AccountResult
 
 NOW = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
 NAME = {"type": "string", "minLength": 1, "maxLength": 255}

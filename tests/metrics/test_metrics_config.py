@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 
-from collector_core.config import ConfigError, parse_config
+from collector_core.config.errors import ConfigError
+from collector_core.config.load import parse_config
+from collector_core.metrics.sinks import MetricsSettings
 from collector_core.plugins import load_plugins
 
 SINKS = "one of none, emf, cloudwatch, wavefront"
@@ -51,4 +53,4 @@ def test_a_bad_metrics_setting_is_named(metrics: Any, message: str) -> None:
 def test_good_metrics_settings_are_accepted(metrics: dict[str, Any]) -> None:
     doc = {"accounts": [{"id": "111111111111"}], "metrics": metrics}
     config = parse_config(doc, "conf.yaml", load_plugins())
-    assert config.metrics == metrics
+    assert config.metrics == MetricsSettings.from_doc(metrics)

@@ -8,18 +8,18 @@ import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
-from notify_helpers import NOW, PROD, account_run, config_with, finding, run_record, table_with
+from notify_helpers import NOW, PROD, account_run, channels, finding, run_record, table_with
 
-from collector_core.aws import Clients
-from collector_core.notifier import Channels, notify
+from collector_core.notify.channels import notify
 from collector_core.plugins import load_plugins
+from collector_core.runtime.clients import Clients
 
 EBS, SG = "unattached_ebs", "open_security_groups"
 SETTINGS = {"sender": "collector@example.com", "recipients": ["ops@example.com", "sec@example.com"],
             "region": "eu-west-1"}
 
 
-def items() -> list[dict[str, Any]]:
+def items() -> list[Any]:
     return [
         run_record("r1", [PROD]),
         account_run(PROD, "r1", [("us-east-1", EBS), ("us-east-1", SG)]),
@@ -40,8 +40,8 @@ def test_the_report_is_emailed_with_a_table_per_plugin_and_a_text_part(mocked_aw
     clients.client("ses", "eu-west-1").meta.events.register(
         "provide-client-params.ses.SendEmail", lambda params, **_: sent.append(params))
 
-    result = notify(config_with(), registry=load_plugins(), store=table_with(items()), clients=clients,
-                    channels=Channels(email=SETTINGS), now=NOW)
+    result = notify(channels(email=SETTINGS), mutes=(), registry=load_plugins(), store=table_with(items()),
+                    clients=clients, now=NOW)
 
     assert result.ok and result.sent == ["email"]
     (message,) = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
@@ -61,8 +61,8 @@ def test_the_report_is_emailed_with_a_table_per_plugin_and_a_text_part(mocked_aw
 
 
 def test_an_unverified_sender_is_a_reported_failure(mocked_aws: None) -> None:
-    result = notify(config_with(), registry=load_plugins(), store=table_with(items()), clients=Clients(),
-                    channels=Channels(email=SETTINGS), now=NOW)
+    result = notify(channels(email=SETTINGS), mutes=(), registry=load_plugins(), store=table_with(items()),
+                    clients=Clients(), now=NOW)
     ((channel, error),) = result.failures
     assert channel == "email" and "MessageRejected" in error
     assert ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages == []
@@ -72,8 +72,8 @@ def test_an_unverified_sender_is_a_reported_failure(mocked_aws: None) -> None:
 def test_many_recipients_go_in_batches_sess_limit_allows(mocked_aws: None, count: int) -> None:
     boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress=SETTINGS["sender"])
     recipients = [f"user{i}@example.com" for i in range(count)]
-    result = notify(config_with(), registry=load_plugins(), store=table_with(items()), clients=Clients(),
-                    channels=Channels(email={**SETTINGS, "recipients": recipients}), now=NOW)
+    result = notify(channels(email={**SETTINGS, "recipients": recipients}), mutes=(), registry=load_plugins(),
+                    store=table_with(items()), clients=Clients(), now=NOW)
     assert result.ok
     messages = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
     assert [len(m.destinations["ToAddresses"]) for m in messages] == [50, 50, 20]

@@ -9,11 +9,12 @@ import boto3
 import pytest
 from loopback import Listener
 
-from collector_core.aws import Clients
-from collector_core.cli import main, open_store
-from collector_core.config import load_config
-from collector_core.notifier import notify_run_complete
+from collector_core.cli import main
+from collector_core.config.load import load_config
+from collector_core.notify.channels import notify_run_complete
 from collector_core.plugins import load_plugins
+from collector_core.runtime.clients import Clients
+from collector_core.store import Store
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
@@ -73,9 +74,10 @@ def test_run_reports_once_at_the_end_then_new_and_resolved_after_a_second_run(
     registry = load_plugins()
     cfg = load_config(str(config), registry)
     clients = Clients()
-    store = open_store(cfg, clients)
-    latest = store.runs(1)[0]["run_id"]
-    assert notify_run_complete(latest, cfg, registry=registry, store=store, clients=clients) is None
+    store = Store.open(cfg.table, clients)
+    latest = store.runs(1)[0].run_id
+    assert notify_run_complete(latest, cfg.notify, mutes=cfg.mute, registry=registry, store=store,
+                               clients=clients) is None
 
     # `notify` on its own schedule reads the same state and says the same.
     assert main(["notify", "--config", str(config), "--stdout"]) == 0
@@ -98,7 +100,7 @@ def test_notify_exit_codes(server_env: str, tmp_path: Path, capsys: pytest.Captu
     assert main(["notify", "--config", str(good), "--email", "ops@example.com"]) == 2
     assert "--email needs notify.email.sender" in capsys.readouterr().err
 
-    open_store(load_config(str(good), load_plugins()), Clients()).ensure_table()
+    Store.open(load_config(str(good), load_plugins()).table, Clients()).ensure_table()
     assert main(["notify", "--config", str(good), "--stdout"]) == 0
     assert capsys.readouterr().out.startswith("aws-collector: 0 open findings")
 

@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 
-from collector_core.config import ConfigError, parse_config
+from collector_core.config.errors import ConfigError
+from collector_core.config.load import parse_config
+from collector_core.notify.channels import NotifySettings
 from collector_core.plugins import load_plugins
 
 ONE_OF = ("expected a mapping with exactly one of "
@@ -58,4 +60,4 @@ def test_a_full_notify_section_is_accepted() -> None:
                         "region": "eu-west-1"}}
     doc = {"accounts": [{"id": "111111111111"}], "notify": notify}
     config = parse_config(doc, "conf.yaml", load_plugins())
-    assert config.notify == notify
+    assert config.notify == NotifySettings.from_doc(notify)

@@ -14,31 +14,34 @@ from notify_helpers import (
     PROD,
     SANDBOX,
     account_run,
-    config_with,
+    channels,
+    contents,
     finding,
     run_record,
     table_with,
 )
 
 from collector_core import logs
-from collector_core.aws import Clients
-from collector_core.notifier import Channels, build_report, notify
-from collector_core.report_slack import (
+from collector_core.notify.build import build_report
+from collector_core.notify.channels import notify
+from collector_core.notify.slack import (
     HEADER_CHARS,
     MAX_BLOCKS,
     MESSAGE_CHARS,
     SECTION_CHARS,
     SlackError,
+    SlackSettings,
     build_messages,
     post,
     send,
     webhook_url,
 )
+from collector_core.runtime.clients import Clients
 
 EBS, SG, IAM = "unattached_ebs", "open_security_groups", "iam_key_age"
 
 
-def small_items() -> list[dict[str, Any]]:
+def small_items() -> list[Any]:
     return [
         run_record("r1", [PROD]),
         account_run(PROD, "r1", [("us-east-1", EBS), ("us-east-1", SG)]),
@@ -47,7 +50,7 @@ def small_items() -> list[dict[str, Any]]:
     ]
 
 
-def big_items(per_plugin: int) -> list[dict[str, Any]]:
+def big_items(per_plugin: int) -> list[Any]:
     items = [run_record("r1", [PROD, SANDBOX]), account_run(PROD, "r1", []), account_run(SANDBOX, "r1", [])]
     for plugin in (EBS, SG, IAM):
         for i in range(per_plugin):
@@ -64,8 +67,8 @@ def all_text(message: dict[str, Any]) -> str:
 def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugin(
     http_listener: Listener,
 ) -> None:
-    report = build_report(small_items(), now=NOW)
-    send(report, {"webhook_url": http_listener.url})
+    report = build_report(contents(small_items()), now=NOW)
+    send(report, SlackSettings(webhook_url=http_listener.url))
 
     (request,) = http_listener.received
     assert request.path == "/services/T000/B000/SECRETPART"
@@ -83,7 +86,7 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
 def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
     http_listener.responses.append((429, {"Retry-After": "1"}, "rate_limited"))
     started = time.monotonic()
-    send(build_report(small_items(), now=NOW), {"webhook_url": http_listener.url})
+    send(build_report(contents(small_items()), now=NOW), SlackSettings(webhook_url=http_listener.url))
 
     assert time.monotonic() - started >= 1.0
     first, second = http_listener.received
@@ -91,7 +94,7 @@ def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None
 
 
 def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_listener: Listener) -> None:
-    report = build_report(big_items(per_plugin=150), now=NOW)
+    report = build_report(contents(big_items(per_plugin=150)), now=NOW)
     messages = build_messages(report, max_lines=1000)  # list everything: forces several messages
     post(http_listener.url, messages, min_interval=0)
 
@@ -111,8 +114,8 @@ def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_lis
 
 
 def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listener) -> None:
-    report = build_report(big_items(per_plugin=150), now=NOW)
-    send(report, {"webhook_url": http_listener.url, "max_findings_per_plugin": 20})
+    report = build_report(contents(big_items(per_plugin=150)), now=NOW)
+    send(report, SlackSettings(webhook_url=http_listener.url, max_findings_per_plugin=20))
 
     text = "\n".join(all_text(r.json()) for r in http_listener.received)
     for plugin in (EBS, SG, IAM):
@@ -135,10 +138,8 @@ def test_a_webhook_error_is_reported_without_the_url_and_other_channels_still_de
     logs.configure(json_output=True, stream=log)
     out = io.StringIO()
     try:
-        result = notify(config_with(), registry=_registry(), store=table_with(small_items()),
-                        clients=Clients(),
-                        channels=Channels(stdout=True, slack={"webhook_url": http_listener.url}),
-                        now=NOW, out=out)
+        result = notify(channels(stdout=True, slack={"webhook_url": http_listener.url}), mutes=(),
+                        registry=_registry(), store=table_with(small_items()), clients=Clients(), now=NOW, out=out)
     finally:
         structlog.reset_defaults()
 
@@ -169,12 +170,12 @@ def test_the_webhook_url_comes_from_env_ssm_or_secrets_manager(
     secrets.create_secret(Name="json", SecretString='{"webhook_url": "https://hooks.slack.com/services/json"}')
 
     clients = Clients()
-    assert webhook_url({"webhook_url_env": "SLACK_URL"}, clients).endswith("/env")
-    assert webhook_url({"webhook_url_ssm": "/collector/slack"}, clients).endswith("/ssm")
-    assert webhook_url({"webhook_url_secret": "plain"}, clients).endswith("/plain")
-    assert webhook_url({"webhook_url_secret": "json"}, clients).endswith("/json")
+    assert webhook_url(SlackSettings(webhook_url_env="SLACK_URL"), clients).endswith("/env")
+    assert webhook_url(SlackSettings(webhook_url_ssm="/collector/slack"), clients).endswith("/ssm")
+    assert webhook_url(SlackSettings(webhook_url_secret="plain"), clients).endswith("/plain")
+    assert webhook_url(SlackSettings(webhook_url_secret="json"), clients).endswith("/json")
     with pytest.raises(SlackError, match="environment variable MISSING_URL is not set"):
-        webhook_url({"webhook_url_env": "MISSING_URL"}, clients)
+        webhook_url(SlackSettings(webhook_url_env="MISSING_URL"), clients)
 
 
 def _registry() -> Any:

@@ -1,13 +1,16 @@
 """Shared clients: one botocore session, safe and cheap to use from a worker's many threads."""
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
 import botocore.loaders
 import pytest
 
-from collector_core.aws import Clients, Credentials
+from collector_core import logs
+from collector_core.runtime import botocore_patch
+from collector_core.runtime.clients import Clients, Credentials
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
            "ap-south-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1"]
@@ -60,3 +63,32 @@ def test_clients_of_one_service_share_its_class_and_model_but_not_their_region_o
     plain = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y")
     one, two = (plain.client("ec2", region_name=r) for r in REGIONS[:2])
     assert type(one) is not type(two) and one.meta.service_model is not two.meta.service_model
+
+
+def test_the_botocore_this_runs_against_has_the_private_builders_the_speed_up_expects() -> None:
+    # CI runs this on the pinned botocore (tox -e py) and on the newest in setup.cfg's range
+    # (tox -e botocore-newest): a release that renames or reshapes them must fail here first.
+    import botocore
+
+    assert botocore_patch.mismatches() == [], botocore.__version__
+    assert botocore_patch.install() is True
+
+
+def test_builders_of_another_shape_leave_botocore_as_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Renamed:  # what a future botocore might look like
+        def _create_client_class(self, service_name: str, service_model: Any, extra: Any) -> Any: ...
+
+    assert botocore_patch.mismatches(Renamed) == [
+        "ClientCreator._create_client_class('self', 'service_name', 'service_model', 'extra') is not "
+        "_create_client_class('self', 'service_name', 'service_model')",
+        "ClientCreator._load_service_model is missing",
+    ]
+    monkeypatch.setattr(botocore_patch, "_installed", None)
+    monkeypatch.setattr(botocore_patch, "mismatches", lambda creator=None: ["reshaped"])
+    log = io.StringIO()
+    logs.configure(json_output=True, level="debug", stream=log)
+    clients = Clients()  # asks for the speed-up, and is told no
+    assert botocore_patch.install() is False
+    made = [clients.client("ec2", region) for region in REGIONS[:2]]
+    assert made[0].meta.region_name == "us-east-1" and made[1].meta.region_name == "us-east-2"
+    assert '"event": "botocore_patch_skipped"' in log.getvalue() and "reshaped" in log.getvalue()

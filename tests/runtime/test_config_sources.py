@@ -7,7 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from collector_core.config import ConfigError, load_config
+from collector_core.config.errors import ConfigError
+from collector_core.config.load import load_config
 from collector_core.plugins import load_plugins
 
 GOOD = """

@@ -8,11 +8,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from collector_core.aws import Clients
-from collector_core.config import parse_config
-from collector_core.director import new_run_id, plan_run, resolve_accounts, run
-from collector_core.events import WorkerEvent
+from collector_core.config.load import parse_config
 from collector_core.plugins import load_plugins
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.director import new_run_id, plan_run, resolve_accounts, run
+from collector_core.runtime.messages import WorkerEvent
 from collector_core.store import Store
 
 
@@ -88,7 +88,7 @@ def test_fan_out_hands_every_account_to_the_invoker_and_records_the_run() -> Non
         result = run(config, registry, recorder, clients=clients, store=store)
         assert [e.account.id for e in recorder.events] == [f"{i:012d}" for i in range(1, 6)]
         assert {e.run_id for e in recorder.events} == {result.run_id}
-        assert store.runs(1)[0]["expected"] == 5
+        assert store.run_progress(result.run_id) == (0, 5)
 
 
 def test_run_ids_sort_in_start_order_within_one_second() -> None:

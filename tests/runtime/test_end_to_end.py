@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collector_core.simulate import seed_organization
+from collector_core.demo.simulate import seed_organization
 
 pytestmark = pytest.mark.slow
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]

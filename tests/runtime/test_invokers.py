@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from loopback import Listener
 
-from collector_core.aws import Clients
 from collector_core.collector import Account
-from collector_core.events import WorkerEvent, relayed_events
-from collector_core.invokers import LambdaInvoker, Relay, relay_batches
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.invokers import LambdaInvoker, Relay, relay_batches
+from collector_core.runtime.messages import WorkerEvent, relayed_events
 
 
 def events(count: int) -> list[WorkerEvent]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -13,12 +12,12 @@ import pytest
 from moto import mock_aws
 
 from collector_core import Account, Collector, Finding, Scope
-from collector_core.aws import Clients
-from collector_core.events import WorkerEvent
 from collector_core.findings import current_findings
 from collector_core.plugins import PluginSpec, Registry
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.messages import WorkerEvent
+from collector_core.runtime.worker import run_account
 from collector_core.store import Store
-from collector_core.worker import run_account
 
 ACCOUNT = Account("111111111111", "prod")
 SPEC = PluginSpec("test", "test-dist", "1.0", "tests")
@@ -60,7 +59,7 @@ def one_per_region(ctx: Any) -> Iterator[Finding]:
 
 
 def stored(store: Store) -> list[dict[str, Any]]:
-    return current_findings(store.items(), dt.datetime.now(dt.timezone.utc))
+    return current_findings(store.read(), dt.datetime.now(dt.timezone.utc))
 
 
 def test_every_region_and_collector_lands_tagged_with_plugin_and_account(store: Store) -> None:
@@ -151,7 +150,7 @@ def test_first_seen_survives_a_rerun_and_keys_do_not_duplicate(store: Store) -> 
                 now=dt.datetime(2029, 1, 1, tzinfo=dt.timezone.utc))
     run_account(event(reg, run_id="20260102T000000Z-000002"), registry=reg, clients=Clients(), store=store,
                 now=later)
-    rows = [i for i in store.items() if i.get("kind") == "finding"]
+    rows = [s.finding for s in store.read().findings]
     assert len(rows) == 2
     assert {r["first_seen"] for r in rows} == {"2029-01-01T00:00:00Z"}
     assert {r["last_seen"] for r in rows} == {"2030-01-01T00:00:00Z"}
@@ -175,5 +174,5 @@ def test_account_run_record_keeps_counts_errors_and_calls(store: Store) -> None:
     result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
     assert [(s.plugin, s.api_calls, s.findings, s.ok) for s in result.scans] == [("ec2_two_calls", 2, 1, True)]
     record = store.account_runs(ACCOUNT.id)[0]
-    assert record["status"] == "ok"
-    assert json.loads(record["result"])["scanned_ok"] == [["us-east-1", "ec2_two_calls"]]
+    assert record.status == "ok"
+    assert record.scanned_ok == {("us-east-1", "ec2_two_calls")}

@@ -6,15 +6,16 @@ import sys
 import time
 from typing import TextIO
 
-from collector_core import director
-from collector_core.aws import Clients, home_region
-from collector_core.config import parse_config
+from collector_core.config.load import parse_config
+from collector_core.demo.simulate import DEFAULT_REGIONS, moto_server, seed_organization
 from collector_core.findings import current_findings
-from collector_core.invokers import LocalInvoker
-from collector_core.notifier import build_report
+from collector_core.notify.build import build_report
+from collector_core.notify.text import render
 from collector_core.plugins import load_plugins
-from collector_core.report_text import render
-from collector_core.simulate import DEFAULT_REGIONS, moto_server, seed_organization
+from collector_core.runtime import director
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.invokers import LocalInvoker
+from collector_core.runtime.summary import render_summary
 from collector_core.store import Store
 
 
@@ -32,20 +33,18 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
             "demo", registry,
         )
         clients = Clients()
-        store = Store(config.table, clients.client("dynamodb", home_region()))
+        store = Store.open(config.table, clients)
         store.ensure_table()
         started = time.monotonic()
         result = director.run(config, registry,
                               LocalInvoker(registry=registry, clients=clients, store=store),
                               clients=clients, store=store)
-        from collector_core.cli import render_summary
-
         print(render_summary(result, registry, time.monotonic() - started), file=out)
-        items = list(store.items())  # one scan serves the report and the ground-truth check
+        contents = store.read()  # one read serves the report and the ground-truth check
         now = dt.datetime.now(dt.timezone.utc)
-        findings = current_findings(items, now)
+        findings = current_findings(contents, now)
         print(file=out)
-        print(render(build_report(items, now=now, registry=registry, run_id=result.run_id)), file=out)
+        print(render(build_report(contents, now=now, registry=registry, run_id=result.run_id)), file=out)
         seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"]) for f in findings}
         missing, extra = sim.expected - seen, seen - sim.expected
         verdict = "match" if not (missing or extra) else f"DIFFER ({len(missing)} missing, {len(extra)} extra)"

@@ -1,4 +1,5 @@
-"""Mutes: which findings the notifier leaves out of messages, and which mutes have just expired.
+"""The ``mute:`` section: which findings the notifier leaves out of messages, and which mutes have
+just expired. Muted findings stay in the table, marked.
 
 A mute applies through the whole of its ``expires`` day (UTC) and no longer from the day after.
 Patterns are shell globs (``*``, ``?``, ``[...]``), matched case-sensitively as AWS ids are.
@@ -6,11 +7,50 @@ Patterns are shell globs (``*``, ``?``, ``[...]``), matched case-sensitively as 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from collector_core.config import Mute
+from collector_core.config.fragments import NON_EMPTY, Schema, mapping
+
+
+@dataclass(frozen=True)
+class Mute:
+    """A finding pattern the notifier leaves out of messages until ``expires``."""
+
+    plugin: str
+    reason: str
+    account: str = "*"
+    region: str = "*"
+    resource: str = "*"
+    expires: dt.date | None = None
+
+
+def schema(plugins: Sequence[str]) -> Schema:
+    """The ``mute:`` section for the installed collectors."""
+    item = mapping(
+        {
+            "plugin": {"enum": list(plugins), "expected": "an installed collector name"},
+            "account": {"type": "string", "pattern": r"^([0-9*?]{1,12})$",
+                        "expected": "an account id (wildcards * and ? allowed)"},
+            "region": {"type": "string", "minLength": 1, "expected": "a region or pattern"},
+            "resource": {"type": "string", "minLength": 1, "expected": "a resource id or pattern"},
+            "reason": NON_EMPTY,
+            "expires": {"type": "string", "format": "date", "expected": "a date, YYYY-MM-DD"},
+        },
+        "a mapping with plugin, reason and optional account, region, resource, expires",
+        required=["plugin", "reason"],
+    )
+    return {"type": "array", "items": item, "expected": "a list of mutes"}
+
+
+def from_doc(doc: Sequence[Mapping[str, Any]]) -> tuple[Mute, ...]:
+    """The validated section as Mutes."""
+    return tuple(
+        Mute(**{**m, "expires": dt.date.fromisoformat(m["expires"])} if "expires" in m else m)
+        for m in doc
+    )
 
 
 def is_active(mute: Mute, today: dt.date) -> bool:

@@ -3,15 +3,47 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from collector_core import mutes as mute_rules
-from collector_core.aws import Clients, home_region
-from collector_core.notifier import Report
-from collector_core.report_text import render, section_title
+from collector_core.config.fragments import Schema, mapping, region
+from collector_core.notify import mutes as mute_rules
+from collector_core.notify.report import Report, section_title
+from collector_core.notify.text import render
+from collector_core.runtime.clients import Clients, home_region
 
 MAX_ROWS_PER_PLUGIN = 500  # keeps a huge report well under SES's message size limit
 SES_MAX_RECIPIENTS = 50  # destinations per SendEmail call
+_ADDRESS: Schema = {"type": "string", "pattern": r"^([^<>@]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$",
+                    "expected": "an email address"}
+
+
+def schema() -> Schema:
+    """The ``notify.email`` section."""
+    return mapping(
+        {
+            "sender": _ADDRESS,
+            "recipients": {"type": "array", "items": _ADDRESS, "minItems": 1, "uniqueItems": True,
+                           "expected": "a list of email addresses"},
+            "region": region(),
+        },
+        "a mapping with sender, recipients and optional region",
+        required=["sender", "recipients"],
+    )
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Who sends (an SES-verified identity), who receives, and SES's region (default: home)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    region: str | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> EmailSettings:
+        """The validated section."""
+        return cls(sender=doc["sender"], recipients=tuple(doc["recipients"]), region=doc.get("region"))
 
 
 def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple[str, str, str]:
@@ -33,19 +65,17 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple
     for section in report.sections:
         if not (section.open or section.resolved):
             continue
-        title = section_title(section.plugin, len(section.open), section.new,
-                              len(section.resolved), len(section.muted)).removeprefix("== ")
-        parts.append(f"<h3>{e(title)}</h3>")
+        parts.append(f"<h3>{e(section_title(section))}</h3>")
         if section.open:
             parts.append('<table style="border-collapse:collapse"><tr>'
                          + "".join(f"<th {cell}>{h}</th>" for h in
                                    ("Account", "Region", "Severity", "Finding", "Open for", "New"))
                          + "</tr>")
             for entry in section.open[:max_rows]:
-                account, name, region = entry.place
+                place = entry.place
                 days = entry.open_days(report.generated)
-                row = (f"{account} {name}", region, entry.finding["severity"], entry.line,
-                       f"{days} days" if days is not None else "", "new" if entry.new else "")
+                row = (f"{place.account_id} {place.account_name}", place.region, entry.finding["severity"],
+                       entry.line, f"{days} days" if days is not None else "", "new" if entry.is_new else "")
                 parts.append("<tr>" + "".join(f"<td {cell}>{e(str(v))}</td>" for v in row) + "</tr>")
             parts.append("</table>")
             if len(section.open) > max_rows:
@@ -62,15 +92,15 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple
     return report.headline(), body, render(report)
 
 
-def send(report: Report, settings: Mapping[str, Any], *, clients: Clients | None = None) -> None:
+def send(report: Report, settings: EmailSettings, *, clients: Clients | None = None) -> None:
     """Send the report from ``settings.sender`` to ``settings.recipients`` through SES."""
     subject, body_html, body_text = build_email(report)
     clients = clients or Clients()
-    ses = clients.client("ses", str(settings.get("region") or home_region()))
-    recipients = list(settings["recipients"])
+    ses = clients.client("ses", settings.region or home_region())
+    recipients = list(settings.recipients)
     for start in range(0, len(recipients), SES_MAX_RECIPIENTS):
         ses.send_email(
-            Source=settings["sender"],
+            Source=settings.sender,
             Destination={"ToAddresses": recipients[start : start + SES_MAX_RECIPIENTS]},
             Message={
                 "Subject": {"Data": subject, "Charset": "UTF-8"},

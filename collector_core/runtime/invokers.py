@@ -8,12 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.aws import Clients
-from collector_core.events import AccountResult, ScanError, WorkerEvent, relay_payload
+from collector_core.errors import error_of
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.runtime.clients import Clients
+from collector_core.runtime.messages import AccountResult, Failure, WorkerEvent, relay_payload
+from collector_core.runtime.worker import run_account
 from collector_core.store import Store
-from collector_core.worker import error_of, run_account
 
 
 class LocalInvoker:
@@ -64,9 +65,9 @@ class Relay:
     """How a large run is relayed: past ``above`` accounts, the director invokes ``function`` (itself)
     once per equal batch of at most ``batch`` worker events, and each relay invokes its batch's workers.
 
-    An Invoke costs about 1.5 ms of botocore CPU and a 256 MB Lambda has a seventh of a vCPU: one
-    instance would spend 10 s on a thousand accounts. A relay's cold start (about 0.5 s of CPU)
-    costs more than it saves below a few hundred accounts; smaller batches finish sooner.
+    One instance's CPU bounds how fast it can invoke (botocore's work per Invoke); a relay's cold
+    start costs more than it saves below a few hundred accounts, and smaller batches finish
+    sooner. The figures behind the defaults are in docs/performance.md.
     """
 
     function: str
@@ -84,7 +85,7 @@ class LambdaInvoker:
         self.client = client  # its connection pool should be at least `concurrency`
         self.concurrency = concurrency
         self.relay = relay
-        self.failures: list[ScanError] = []
+        self.failures: list[Failure] = []
         self.relays = 0  # relay invocations made
 
     def invoke(self, events: list[WorkerEvent]) -> None:
@@ -101,21 +102,26 @@ class LambdaInvoker:
             for (function, _, batch), error in zip(calls, pool.map(self._invoke, calls), strict=True):
                 if error:
                     # A relay that was not queued starts none of its batch's workers.
-                    self.failures += [ScanError(event.account.id, "-", "-", *error) for event in batch]
+                    self.failures += [Failure(event.account.id, "-", "-", *error) for event in batch]
                     log.error("invoke_failed", function=function, accounts=[e.account.id for e in batch],
                               error=error[0])
         return None
 
     def _invoke(self, call: tuple[str, bytes, list[WorkerEvent]]) -> tuple[str, str] | None:
         function, payload, _ = call
-        try:
-            response = self.client.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
-            # The (empty) streamed payload holds its connection until read to the end: unread,
-            # every Invoke opened a new connection, and against AWS would pay a TLS handshake.
-            response["Payload"].read()
-        except Exception as exc:  # botocore already retried; record and go on with the others
-            return error_of(exc)
-        return None
+        return invoke_async(self.client, function, payload)
+
+
+def invoke_async(client: Any, function: str, payload: bytes) -> tuple[str, str] | None:
+    """Queue one asynchronous invocation; None, or (code, message) of why Lambda would not take it."""
+    try:
+        response = client.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+        # The (empty) streamed payload holds its connection until read to the end: unread,
+        # every Invoke opened a new connection, and against AWS would pay a TLS handshake.
+        response["Payload"].read()
+    except Exception as exc:  # botocore already retried; the caller records it and goes on
+        return error_of(exc)
+    return None
 
 
 def relay_batches(sizes: list[int], batch: int, limit: int = RELAY_PAYLOAD_LIMIT) -> list[list[int]]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from collector_core import mutes as mute_rules
-from collector_core.notifier import Entry, Report
+from collector_core.notify import mutes as mute_rules
+from collector_core.notify.report import Entry, Report, section_title
 
 
 def render(report: Report) -> str:
@@ -19,27 +19,14 @@ def render(report: Report) -> str:
         lines += ["", "Mutes that have expired (their findings are reported again):"]
         lines += [f"  {mute_rules.describe(m)}" for m in report.expired_mutes]
     for section in report.sections:
-        lines += ["", section_title(section.plugin, len(section.open), section.new,
-                                    len(section.resolved), len(section.muted))]
+        lines += ["", f"== {section_title(section)}"]
         lines += list(_grouped(section.open, report))
         if section.resolved:
             lines.append("  resolved since the previous run:")
-            lines += [f"    {e.place[0]} {e.place[1]} {e.place[2]}: {e.line}" for e in section.resolved]
+            lines += [f"    {' '.join(e.place)}: {e.line}" for e in section.resolved]
     if not report.sections:
         lines += ["", "No findings."]
     return "\n".join(lines)
-
-
-def section_title(plugin: str, open_: int, new: int, resolved: int, muted: int) -> str:
-    """``== plugin: 4 open (1 new), 2 resolved, 1 muted``."""
-    title = f"== {plugin}: {open_} open"
-    if new:
-        title += f" ({new} new)"
-    if resolved:
-        title += f", {resolved} resolved"
-    if muted:
-        title += f", {muted} muted"
-    return title
 
 
 def _grouped(entries: Iterable[Entry], report: Report) -> Iterator[str]:
@@ -47,7 +34,7 @@ def _grouped(entries: Iterable[Entry], report: Report) -> Iterator[str]:
     for entry in entries:
         if entry.place != place:
             place = entry.place
-            yield f"  {place[0]} {place[1]} / {place[2]}"
+            yield f"  {place.account_id} {place.account_name} / {place.region}"
         yield "    " + entry_text(entry, report)
 
 
@@ -55,4 +42,4 @@ def entry_text(entry: Entry, report: Report) -> str:
     """``NEW  high     <line>  (open 40 days)``."""
     days = entry.open_days(report.generated)
     age = f"  (open {days} day{'s' if days != 1 else ''})" if days else ""
-    return f"{'NEW ' if entry.new else '    '} {entry.finding['severity']:<8} {entry.line}{age}"
+    return f"{'NEW ' if entry.is_new else '    '} {entry.finding['severity']:<8} {entry.line}{age}"

@@ -1,4 +1,5 @@
-"""The messages between the functions: the event for one account, a relay's batch of them, a result."""
+"""What travels between the functions: the event for one account, a relay's batch of them, and what
+a worker reports back (its scans and its failures)."""
 from __future__ import annotations
 
 import re
@@ -70,7 +71,7 @@ class WorkerEvent:
 
 
 #: The key of a relay event: a batch of worker events the director hands to another of its own
-#: instances, which invokes their workers (see invokers.Relay).
+#: instances, which invokes their workers (see runtime.invokers.Relay).
 RELAY = "relay"
 
 
@@ -93,8 +94,8 @@ def relayed_events(data: dict[str, Any]) -> list[WorkerEvent] | None:
 
 
 @dataclass
-class ScanError:
-    """Something that failed, with the names a person needs to find it."""
+class Failure:
+    """Something that failed (a scan, a write, an invocation), with the names a person needs to find it."""
 
     account_id: str
     region: str  # "-" when not about one region
@@ -123,7 +124,7 @@ class AccountResult:
     account: Account
     regions: list[str] = field(default_factory=list)
     scans: list[Scan] = field(default_factory=list)
-    errors: list[ScanError] = field(default_factory=list)
+    errors: list[Failure] = field(default_factory=list)
     written: int = 0
     seconds: float = 0.0
     complete: bool = True
@@ -157,7 +158,7 @@ class AccountResult:
             account=Account(**data["account"]),
             regions=list(data.get("regions", [])),
             scans=[Scan(**s) for s in data.get("scans", [])],
-            errors=[ScanError(**e) for e in data.get("errors", [])],
+            errors=[Failure(**e) for e in data.get("errors", [])],
             written=data.get("written", 0),
             seconds=data.get("seconds", 0.0),
             complete=data.get("complete", True),

@@ -21,12 +21,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from collector_core import mutes as mute_rules
-from collector_core.aws import Clients, home_region
-from collector_core.notifier import Entry, Report
-from collector_core.report_text import section_title
+from collector_core.config.fragments import ENV_NAME, NON_EMPTY, Schema, mapping
+from collector_core.notify import mutes as mute_rules
+from collector_core.notify.report import Entry, Report, section_title
+from collector_core.runtime.clients import Clients, home_region
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -37,6 +38,45 @@ MAX_RESOLVED_PER_PLUGIN = 10
 MAX_PROBLEMS = 20
 MAX_RETRY_AFTER = 60.0  # seconds; a Lambda has to finish some time
 Block = dict[str, Any]
+
+
+WEBHOOK_KEYS = ("webhook_url", "webhook_url_env", "webhook_url_ssm", "webhook_url_secret")
+#: The ``notify.slack`` section. The webhook URL is a secret: errors never show its value.
+SCHEMA: Schema = mapping(
+    {
+        "webhook_url": {"type": "string", "pattern": r"^https?://\S+$", "secret": True,
+                        "expected": "an https:// webhook URL"},
+        "webhook_url_env": ENV_NAME,
+        "webhook_url_ssm": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-/]{1,2048}$",
+                            "expected": "an SSM parameter name (a SecureString)"},
+        "webhook_url_secret": {**NON_EMPTY, "expected": "a Secrets Manager secret name or ARN"},
+        "max_findings_per_plugin": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                    "expected": "a whole number, 1 to 1000"},
+    },
+    f"a mapping with exactly one of {', '.join(WEBHOOK_KEYS)}",
+    oneOf=[{"required": [key]} for key in WEBHOOK_KEYS],
+    secret=True,
+)
+
+
+@dataclass(frozen=True, repr=False)
+class SlackSettings:
+    """Where the webhook URL comes from (exactly one source) and how much a message lists."""
+
+    webhook_url: str | None = None
+    webhook_url_env: str | None = None
+    webhook_url_ssm: str | None = None
+    webhook_url_secret: str | None = None
+    max_findings_per_plugin: int = MAX_LINES_PER_PLUGIN
+
+    def __repr__(self) -> str:  # the URL is a secret
+        source = next((k for k in WEBHOOK_KEYS if getattr(self, k)), "none")
+        return f"SlackSettings(source={source})"
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SlackSettings:
+        """The validated section."""
+        return cls(**doc)
 
 
 class SlackError(Exception):
@@ -65,13 +105,11 @@ def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> 
     for section in report.sections:
         if not (section.open or section.resolved):
             continue
-        title = section_title(section.plugin, len(section.open), section.new,
-                              len(section.resolved), len(section.muted)).removeprefix("== ")
-        lines = [f"*{escape(title)}*"]
+        lines = [f"*{escape(section_title(section))}*"]
         lines += _grouped(section.open[:max_lines], report)
         if len(section.open) > max_lines:
             rest = section.open[max_lines:]
-            lines.append(f"…and {len(rest)} more ({sum(e.new for e in rest)} new); "
+            lines.append(f"…and {len(rest)} more ({sum(e.is_new for e in rest)} new); "
                          f"`aws-collector findings --plugin {section.plugin}` lists them all")
         if section.resolved:
             lines.append("_Resolved since the previous run:_")
@@ -96,17 +134,16 @@ def _grouped(entries: Iterable[Entry], report: Report) -> list[str]:
     for entry in entries:
         if entry.place != place:
             place = entry.place
-            lines.append(f"`{place[0]}` {escape(place[1])} · {place[2]}")
+            lines.append(f"`{place.account_id}` {escape(place.account_name)} · {place.region}")
         days = entry.open_days(report.generated)
         age = f" _(open {days} d)_" if days else ""
-        new = ":new: " if entry.new else ""
+        new = ":new: " if entry.is_new else ""
         lines.append(f"• {new}`{entry.finding['severity']}` {escape(entry.line)}{age}")
     return lines
 
 
 def _where(entry: Entry) -> str:
-    account, name, region = entry.place
-    return f"{account} {name} {region}"
+    return " ".join(entry.place)
 
 
 def _sections(lines: list[str]) -> list[Block]:
@@ -152,31 +189,30 @@ def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
 
 
 # -- sending -------------------------------------------------------------------------------
-def send(report: Report, settings: Mapping[str, Any], *, clients: Clients | None = None) -> None:
+def send(report: Report, settings: SlackSettings, *, clients: Clients | None = None) -> None:
     """Post a report to the configured webhook; raise SlackError if any message fails."""
     url = webhook_url(settings, clients)
-    max_lines = int(settings.get("max_findings_per_plugin", MAX_LINES_PER_PLUGIN))
-    post(url, build_messages(report, max_lines=max_lines))
+    post(url, build_messages(report, max_lines=settings.max_findings_per_plugin))
 
 
-def webhook_url(settings: Mapping[str, Any], clients: Clients | None = None) -> str:
+def webhook_url(settings: SlackSettings, clients: Clients | None = None) -> str:
     """The webhook URL from config, an environment variable, SSM (SecureString) or Secrets Manager."""
-    if settings.get("webhook_url"):
-        return str(settings["webhook_url"])
-    if settings.get("webhook_url_env"):
-        name = str(settings["webhook_url_env"])
+    if settings.webhook_url:
+        return settings.webhook_url
+    if settings.webhook_url_env:
+        name = settings.webhook_url_env
         value = os.environ.get(name)
         if not value:
             raise SlackError(f"notify.slack.webhook_url_env: the environment variable {name} is not set")
         return value
     clients = clients or Clients()
-    if settings.get("webhook_url_ssm"):
+    if settings.webhook_url_ssm:
         ssm = clients.client("ssm", home_region())
-        parameter = ssm.get_parameter(Name=settings["webhook_url_ssm"], WithDecryption=True)["Parameter"]
+        parameter = ssm.get_parameter(Name=settings.webhook_url_ssm, WithDecryption=True)["Parameter"]
         return str(parameter["Value"])
-    if settings.get("webhook_url_secret"):
+    if settings.webhook_url_secret:
         secrets = clients.client("secretsmanager", home_region())
-        value = str(secrets.get_secret_value(SecretId=settings["webhook_url_secret"])["SecretString"]).strip()
+        value = str(secrets.get_secret_value(SecretId=settings.webhook_url_secret)["SecretString"]).strip()
         if value.startswith("{"):  # a JSON secret: {"webhook_url": "..."}
             data = json.loads(value)
             value = str(data.get("webhook_url") or data.get("url") or "")

@@ -9,16 +9,17 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from collector_core.aws import Clients, home_region
 from collector_core.collector import Account
-from collector_core.config import Config
-from collector_core.events import AccountResult, WorkerEvent
-from collector_core.findings import iso
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.runtime.clients import Clients, home_region
+from collector_core.runtime.messages import AccountResult, WorkerEvent
 from collector_core.store import Store
+
+if TYPE_CHECKING:
+    from collector_core.config.model import Config
 
 
 class Invoker(Protocol):
@@ -101,18 +102,8 @@ def run(
     log = get_logger(run=run_id)
     accounts = resolve_accounts(config, clients)
     events = plan_run(config, registry, accounts, run_id)
-    now = dt.datetime.now(dt.timezone.utc)
-    record: dict[str, Any] = {
-        "pk": "RUN",
-        "sk": run_id,
-        "kind": "run",
-        "run_id": run_id,
-        "started": iso(now),
-        "expected": len(events),
-        "accounts": [e.account.id for e in events],
-        "ttl": int(now.timestamp()) + config.ttl_days * 86400,
-    }
-    store.put(record)
+    store.start_run(run_id, [e.account.id for e in events], now=dt.datetime.now(dt.timezone.utc),
+                    ttl_days=config.ttl_days)
     log.info("run_started", accounts=len(events))
     results = invoker.invoke(events)
     return RunResult(run_id=run_id, events=events, results=results)

@@ -1,12 +1,13 @@
-"""AWS access: one shared botocore session, clients cached per credentials/region/service.
+"""AWS access: one shared botocore session, clients cached per credentials, region and service.
 
-Measured on Lambda-sized machines: a boto3 Session per thread costs hundreds of MB and seconds
-of start-up; one session whose clients are created under a lock costs tens of MB. Clients are
-cached by credentials as well as region, so two accounts never share a client.
+A boto3 Session per thread costs hundreds of MB and seconds of start-up; one session whose clients
+are created under a lock costs tens of MB (docs/performance.md). Clients are cached by credentials
+as well as region, so two accounts never share a client.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -14,60 +15,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3.session
-import botocore.client
 import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 
+from collector_core.runtime import botocore_patch
+
 DEFAULT_REGION = "us-east-1"
 CallHook = Callable[[str, str, str], None]  # (region, service, operation)
-#: Marks a session whose clients share one class and one model per service (see below).
-_CLASS_CACHE = "_aws_collector_client_classes"
-# botocore's private builders, wrapped below; typed Any because the stubs do not declare them.
-_ClientCreator: Any = botocore.client.ClientCreator
-_build_client_class = _ClientCreator._create_client_class
-_build_service_model = _ClientCreator._load_service_model
-
-
-def _shared_client_class(creator: Any, service_name: str, service_model: Any) -> Any:
-    """One client class per service for a session that opted in; botocore's own otherwise.
-
-    botocore builds a new class for every client, one method per operation: ~80 ms of CPU for
-    EC2, so a 17-region worker spent over a second building identical classes. A class depends
-    only on the service model and the session's handlers, so one session's clients can share it.
-    """
-    cache = getattr(creator._event_emitter, _CLASS_CACHE, None)
-    if cache is None:
-        return _build_client_class(creator, service_name, service_model)
-    key = (service_name, service_model.api_version)
-    if key not in cache:
-        cache[key] = _build_client_class(creator, service_name, service_model)
-    return cache[key]
-
-
-def _shared_service_model(creator: Any, service_name: str, api_version: str | None = None) -> Any:
-    """One ServiceModel per service for a session that opted in; a new one per client otherwise.
-
-    The model caches what it derives (operation models, shapes), but botocore makes a new one for
-    every client, and each client asks it for its endpoint-discovery operation, which builds a
-    model of every operation: about 6 ms of CPU per EC2 client (700 operations), every region.
-    """
-    cache = getattr(creator._event_emitter, _CLASS_CACHE, None)
-    if cache is None:
-        return _build_service_model(creator, service_name, api_version)
-    key = ("model", service_name, api_version)
-    if key not in cache:
-        cache[key] = _build_service_model(creator, service_name, api_version)
-    return cache[key]
-
-
-_ClientCreator._create_client_class = _shared_client_class
-_ClientCreator._load_service_model = _shared_service_model
 
 
 def home_region() -> str:
     """The region the runtime itself lives in (Lambda sets AWS_REGION)."""
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+@functools.lru_cache(maxsize=1)
+def known_regions() -> tuple[str, ...]:
+    """Every region this botocore knows, across partitions (to validate names, not to scan)."""
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return tuple(sorted(regions))
 
 
 @dataclass(frozen=True)
@@ -90,8 +60,8 @@ class Clients:
         self._botocore = botocore.session.get_session()
         # Any: services are named at run time, so the stubs' per-service overloads cannot apply.
         self._session: Any = boto3.session.Session(botocore_session=self._botocore)
-        # Opt this session in to shared client classes; clients are created under self._lock.
-        setattr(self._botocore.get_component("event_emitter"), _CLASS_CACHE, {})
+        # Clients share one class and model per service (botocore_patch); created under self._lock.
+        botocore_patch.share(self._botocore)
         self._lock = threading.Lock()
         self._cache: dict[tuple[str | None, str, str], Any] = {}
         self._config = Config(
@@ -128,7 +98,7 @@ class Clients:
                 client = self._session.client(service, region_name=region, config=self._config, **kwargs)
                 # Load the paginator model now, under the lock: botocore's loader caches it, but
                 # threads asking at once all miss that cache and each rescan botocore's data
-                # directories (2 s of CPU in a cold 17-region worker, measured).
+                # directories (seconds of CPU in a cold worker: docs/performance.md).
                 with contextlib.suppress(botocore.exceptions.DataNotFoundError):  # no paginators
                     self._botocore.get_paginator_model(service, client.meta.service_model.api_version)
                 if on_call is not None:
@@ -153,10 +123,6 @@ class Clients:
             return self._botocore.get_partition_for_region(region)
         except Exception:  # unknown to this botocore: assume the commercial partition
             return "aws"
-
-    def regions(self, partition: str = "aws") -> list[str]:
-        """Regions botocore knows in a partition (used to validate config, not to scan)."""
-        return self._botocore.get_available_regions("ec2", partition_name=partition)
 
     def assume_role(
         self,

@@ -1,0 +1,103 @@
+"""Loading a config: read it, parse the YAML, validate it whole, and build the Config.
+
+Validation runs before any work starts and reports every problem at once, each naming the
+source, the key path and what was expected, so a bad config never half-runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jsonschema
+import yaml
+
+from collector_core.config.errors import ConfigError, explain, kind
+from collector_core.config.model import AccountConfig, Config
+from collector_core.config.schema import config_schema, section_problems
+from collector_core.config.sources import MAX_CONFIG_BYTES, read_source
+from collector_core.metrics.sinks import MetricsSettings
+from collector_core.notify import mutes
+from collector_core.notify.channels import NotifySettings
+from collector_core.plugins import Registry
+
+
+def load_config(source: str, registry: Registry, *, text: str | None = None) -> Config:
+    """Read and validate a config from a path, ``s3://bucket/key`` or ``ssm:/name``."""
+    if text is None:
+        text = read_source(source)
+    if len(text.encode()) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: the file is {len(text.encode())} bytes; a config is at most 1 MiB")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. a date like 2027-13-01
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    if doc is None:
+        raise ConfigError(f"{source}: the file is empty; expected a mapping with 'accounts' or 'organization'")
+    return parse_config(doc, source, registry)
+
+
+def parse_config(doc: Any, source: str, registry: Registry) -> Config:
+    """Validate a loaded document and build the Config, or raise ConfigError listing every problem."""
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {kind(doc)}")
+    doc = _normalise_ids(doc)
+    validator = jsonschema.Draft202012Validator(
+        config_schema(registry), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    problems = sorted({explain(err) for err in validator.iter_errors(doc)})
+    problems += section_problems(doc)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
+    org = doc.get("organization", {})
+    return Config(
+        source=source,
+        table=doc.get("table", Config.table),
+        ttl_days=doc.get("ttl_days", Config.ttl_days),
+        role_name=doc.get("role_name", Config.role_name),
+        external_id=doc.get("external_id"),
+        regions=doc.get("regions", "all"),
+        organization=org.get("enabled", False),
+        exclude=frozenset(org.get("exclude", [])),
+        accounts=tuple(
+            AccountConfig(id=a["id"], name=a.get("name", a["id"]), regions=a.get("regions"),
+                          plugins=a.get("plugins", {}))
+            for a in doc.get("accounts", [])
+        ),
+        plugins=doc.get("plugins", {}),
+        mute=mutes.from_doc(doc.get("mute", [])),
+        notify=NotifySettings.from_doc(doc.get("notify", {})),
+        metrics=MetricsSettings.from_doc(doc.get("metrics", {})),
+    )
+
+
+def _normalise_ids(doc: dict[str, Any]) -> dict[str, Any]:
+    """Accept unquoted 12-digit ids and YAML dates, which YAML turns into ints and dates."""
+    def fix_id(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 12:
+            return str(value)
+        return value
+
+    doc = dict(doc)
+    if isinstance(doc.get("accounts"), list):
+        doc["accounts"] = [
+            {**a, "id": fix_id(a.get("id"))} if isinstance(a, dict) else a for a in doc["accounts"]
+        ]
+    org = doc.get("organization")
+    if isinstance(org, dict) and isinstance(org.get("exclude"), list):
+        doc["organization"] = {**org, "exclude": [fix_id(x) for x in org["exclude"]]}
+    if isinstance(doc.get("mute"), list):
+        doc["mute"] = [
+            {
+                **m,
+                **({"account": fix_id(m["account"])} if "account" in m else {}),
+                **({"expires": m["expires"].isoformat()} if isinstance(m.get("expires"), dt.date) else {}),
+            }
+            if isinstance(m, dict)
+            else m
+            for m in doc["mute"]
+        ]
+    return doc

@@ -1,0 +1,72 @@
+"""A validated configuration, and what it says per account."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from collector_core.collector import Account
+from collector_core.metrics.sinks import MetricsSettings
+from collector_core.notify.channels import NotifySettings
+from collector_core.notify.mutes import Mute
+from collector_core.plugins import Registry
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """An account listed in the config, with its overrides."""
+
+    id: str
+    name: str
+    regions: str | list[str] | None = None
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration."""
+
+    source: str
+    table: str = "aws-collector-findings"
+    ttl_days: int = 7
+    role_name: str = "aws-collector-readonly"
+    external_id: str | None = None
+    regions: str | list[str] = "all"
+    organization: bool = False
+    exclude: frozenset[str] = frozenset()
+    accounts: tuple[AccountConfig, ...] = ()
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    mute: tuple[Mute, ...] = ()
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, AccountConfig]:
+        return {a.id: a for a in self.accounts}
+
+    def account(self, account_id: str) -> AccountConfig | None:
+        """The config entry for an account, if it has one (a dict: the director asks for each)."""
+        return self._by_id.get(account_id)
+
+    def regions_for(self, account_id: str) -> str | list[str]:
+        """The account's regions: its own list, else the default ("all" or a list)."""
+        entry = self.account(account_id)
+        return entry.regions if entry and entry.regions is not None else self.regions
+
+    def collectors_for(self, account_id: str, registry: Registry) -> dict[str, dict[str, Any]]:
+        """Enabled collectors for an account with options merged: defaults < plugins < account."""
+        entry = self.account(account_id)
+        plan: dict[str, dict[str, Any]] = {}
+        for name in registry.names():
+            settings = {"enabled": True, **registry[name].options}
+            settings.update(self.plugins.get(name, {}))
+            if entry:
+                settings.update(entry.plugins.get(name, {}))
+            if settings.pop("enabled"):
+                plan[name] = settings
+        return plan
+
+    def configured_accounts(self) -> list[Account]:
+        """Accounts listed in the config, in order."""
+        return [Account(a.id, a.name) for a in self.accounts]

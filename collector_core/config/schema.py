@@ -1,0 +1,95 @@
+"""The JSON Schema of a config: the core keys, each installed collector's options, and the
+sections of the features that own them (notify, metrics, mute), assembled into one document."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from collector_core.config.fragments import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
+from collector_core.metrics import sinks
+from collector_core.notify import channels, mutes
+from collector_core.plugins import Registry
+
+
+def config_schema(registry: Registry) -> Schema:
+    """The whole config's schema for the installed collectors."""
+    plugins = {
+        "type": "object",
+        "properties": {name: options_schema(registry[name].options) for name in registry.names()},
+        "additionalProperties": False,
+        "expected": "a mapping of plugin name to settings",
+    }
+    account = mapping(
+        {"id": ACCOUNT_ID, "name": NON_EMPTY, "regions": regions(), "plugins": plugins},
+        "a mapping with id, name and optional regions and plugins",
+        required=["id"],
+    )
+    return mapping(
+        {
+            "table": {**NON_EMPTY, "pattern": r"^[A-Za-z0-9_.-]{3,255}$", "expected": "a DynamoDB table name"},
+            "ttl_days": {"type": "integer", "minimum": 1, "maximum": 3650, "expected": "whole days, 1 to 3650"},
+            "role_name": {**NON_EMPTY, "pattern": r"^[\w+=,.@/-]{1,64}$", "expected": "an IAM role name"},
+            "external_id": {**NON_EMPTY, "pattern": r"^[\w+=,.@:/-]{2,1224}$", "expected": "an STS external id",
+                            "secret": True},
+            "regions": regions(),
+            "organization": mapping(
+                {"enabled": BOOLEAN,
+                 "exclude": {"type": "array", "items": ACCOUNT_ID, "uniqueItems": True,
+                             "expected": "a list of account ids"}},
+                "a mapping with enabled and exclude",
+            ),
+            "accounts": {"type": "array", "items": account, "expected": "a list of accounts"},
+            "plugins": plugins,
+            "mute": mutes.schema(registry.names()),
+            "notify": channels.schema(),
+            "metrics": sinks.schema(),
+        },
+        "a mapping of settings",
+    )
+
+
+def options_schema(defaults: Mapping[str, Any]) -> Schema:
+    """A collector's settings: ``enabled`` and its options, each of its default's type."""
+    props: dict[str, Any] = {"enabled": BOOLEAN}
+    for key, value in defaults.items():
+        props[key] = _value_schema(value)
+    return mapping(props, "a mapping of enabled and the plugin's options")
+
+
+def section_problems(doc: Mapping[str, Any]) -> list[str]:
+    """What a schema cannot say: duplicates, having something to run, and each section's own rules."""
+    problems = []
+    seen: dict[str, int] = {}
+    for i, account in enumerate(doc.get("accounts") or []):
+        if isinstance(account, dict) and isinstance(account.get("id"), str):
+            if account["id"] in seen:
+                problems.append(
+                    f"accounts[{i}].id: duplicate account id {account['id']!r}, "
+                    f"also at accounts[{seen[account['id']]}]; expected each account once"
+                )
+            seen.setdefault(account["id"], i)
+    if isinstance(doc.get("metrics"), dict):
+        problems += sinks.problems(doc["metrics"])
+    org = doc.get("organization")
+    org_on = isinstance(org, dict) and org.get("enabled") is True
+    if not doc.get("accounts") and not org_on:
+        problems.append("accounts: expected at least one account, or organization.enabled: true")
+    return problems
+
+
+def _value_schema(value: Any) -> Schema:
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int):
+        return {"type": "integer", "expected": "a whole number"}
+    if isinstance(value, float):
+        return {"type": "number", "expected": "a number"}
+    if isinstance(value, str):
+        return {"type": "string", "expected": "a string"}
+    if isinstance(value, (list, tuple)):
+        items = _value_schema(value[0]) if value else {}
+        what = items.get("expected", "values")
+        return {"type": "array", "items": items, "expected": f"a list, each {what}"}
+    if isinstance(value, Mapping):
+        return {"type": "object", "expected": "a mapping"}
+    return {}

@@ -1,0 +1,36 @@
+"""Where a config's text comes from: a local file, ``s3://bucket/key`` or ``ssm:/parameter/name``."""
+from __future__ import annotations
+
+from collector_core.config.errors import ConfigError
+from collector_core.errors import describe
+from collector_core.runtime.clients import Clients, home_region
+
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def read_source(source: str) -> str:
+    """The text of a config; ConfigError naming the source when it cannot be had."""
+    try:
+        if source.startswith("s3://"):
+            bucket, _, key = source[len("s3://") :].partition("/")
+            body = Clients().client("s3", home_region()).get_object(Bucket=bucket, Key=key)["Body"]
+            data = body.read(MAX_CONFIG_BYTES + 1)
+        elif source.startswith("ssm:"):
+            ssm = Clients().client("ssm", home_region())
+            name = source[len("ssm:") :]
+            return str(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+        else:
+            with open(source, "rb") as fh:
+                data = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a directory, expected a YAML file") from None
+    except Exception as exc:  # S3/SSM/permission errors all mean: nothing to run
+        raise ConfigError(f"{source}: cannot read it: {describe(exc)}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: the file is over 1 MiB; a config is at most 1 MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text; expected a YAML file") from None

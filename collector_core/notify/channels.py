@@ -1,0 +1,160 @@
+"""The ``notify:`` section, and sending one report to every channel it names.
+
+``notify`` is the plain function behind ``aws-collector notify``, ``run`` with
+``notify.on_run_complete`` and the notifier Lambda; ``notify_run_complete`` is the once-per-run
+variant the last worker of a run triggers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from collector_core.config.fragments import BOOLEAN, Schema, mapping
+from collector_core.errors import describe
+from collector_core.logs import get_logger
+from collector_core.notify import email, slack, text
+from collector_core.notify.build import build_report
+from collector_core.notify.mutes import Mute
+from collector_core.notify.report import Entry, Report
+from collector_core.plugins import Registry
+from collector_core.runtime.clients import Clients
+from collector_core.store import Store
+
+
+def schema() -> Schema:
+    """The ``notify`` section: each channel brings its own part."""
+    return mapping(
+        {"slack": slack.SCHEMA, "email": email.schema(), "stdout": BOOLEAN, "on_run_complete": BOOLEAN},
+        "a mapping with slack, email, stdout and on_run_complete",
+    )
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Where reports go, and whether a finished run sends one."""
+
+    slack: slack.SlackSettings | None = None
+    email: email.EmailSettings | None = None
+    stdout: bool | None = None  # unset: print when no other channel is set
+    on_run_complete: bool | None = None  # unset: when the config has a notify section
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> NotifySettings:
+        """The validated section ({} when the config has none)."""
+        return cls(
+            slack=slack.SlackSettings.from_doc(doc["slack"]) if doc.get("slack") else None,
+            email=email.EmailSettings.from_doc(doc["email"]) if doc.get("email") else None,
+            stdout=doc.get("stdout"),
+            on_run_complete=doc.get("on_run_complete", bool(doc)),
+        )
+
+    @property
+    def prints(self) -> bool:
+        """Whether the report goes to standard output."""
+        return self.stdout if self.stdout is not None else not (self.slack or self.email)
+
+
+@dataclass
+class NotifyResult:
+    """The report that was built and what each channel made of it."""
+
+    report: Report
+    sent: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (channel, error)
+
+    @property
+    def ok(self) -> bool:
+        """True when every channel delivered."""
+        return not self.failures
+
+
+def notify(
+    settings: NotifySettings,
+    *,
+    mutes: Sequence[Mute],
+    registry: Registry,
+    store: Store,
+    clients: Clients,
+    run_id: str | None = None,
+    now: dt.datetime | None = None,
+    out: IO[str] | None = None,
+) -> NotifyResult:
+    """Read the table, build the report and send it to every channel; one failing channel does not
+    stop the others. Raises only when the table cannot be read."""
+    now = now or dt.datetime.now(dt.UTC)
+    log = get_logger(run=run_id)
+    report = build_report(store.read(), now=now, registry=registry, mutes=mutes, run_id=run_id)
+    mark_muted(store, report, log)
+    result = NotifyResult(report)
+    send: dict[str, Callable[[], None]] = {}
+    if settings.prints:
+        send["stdout"] = lambda: print(text.render(report), file=out or sys.stdout)
+    if settings.slack:
+        slack_settings = settings.slack
+        send["slack"] = lambda: slack.send(report, slack_settings, clients=clients)
+    if settings.email:
+        email_settings = settings.email
+        send["email"] = lambda: email.send(report, email_settings, clients=clients)
+    for name, deliver in send.items():
+        try:
+            deliver()
+        except Exception as exc:  # a channel's failure is reported, never swallowed nor fatal to others
+            message = describe(exc)
+            result.failures.append((name, message))
+            log.error("notify_channel_failed", channel=name, error=message)
+        else:
+            result.sent.append(name)
+    log.info("notified", sent=result.sent, failed=[c for c, _ in result.failures],
+             open=report.open, new=report.new, resolved=report.resolved)
+    return result
+
+
+def notify_run_complete(
+    run_id: str, settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store,
+    clients: Clients, out: IO[str] | None = None,
+) -> NotifyResult | None:
+    """Send a run's report if nobody has yet: the once-per-run entry point (CLI and Lambda)."""
+    if not store.claim_report(run_id):
+        get_logger(run=run_id).info("notify_skipped", reason="already sent for this run")
+        return None
+    return notify(settings, mutes=mutes, registry=registry, store=store, clients=clients, run_id=run_id,
+                  out=out)
+
+
+def mark_muted(store: Store, report: Report, log: Any) -> None:
+    """Keep the table's ``muted`` mark in step with the mutes; only changes are written."""
+    for section in report.sections:
+        changes: list[tuple[Entry, str | None]] = [
+            (e, e.mute.reason) for e in section.muted if e.mute and e.stored_mute != e.mute.reason]
+        changes += [(e, None) for e in section.open if e.stored_mute is not None]
+        for entry, reason in changes:
+            try:
+                store.mark_muted(entry.finding, reason)
+            except Exception as exc:  # the mark is a courtesy to table readers; the report stands
+                log.warning("mute_mark_failed", resource=entry.finding["resource_id"], error=type(exc).__name__)
+
+
+def run_notifier(
+    settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store, clients: Clients,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The notifier Lambda's work, JSON-ready: a run's report once (given ``run_id``, as the last
+    worker's trigger does), else the current report (a schedule). Channel failures are returned
+    rather than raised: Lambda's retry would find the run's report already claimed."""
+    if run_id:
+        result = notify_run_complete(run_id, settings, mutes=mutes, registry=registry, store=store, clients=clients)
+    else:
+        result = notify(settings, mutes=mutes, registry=registry, store=store, clients=clients)
+    if result is None:
+        return {"run_id": run_id, "sent": [], "failures": [], "skipped": "already sent for this run"}
+    report = result.report
+    return {
+        "run_id": report.run_id,
+        "sent": result.sent,
+        "failures": [{"channel": c, "error": e} for c, e in result.failures],
+        "open": report.open, "new": report.new, "resolved": report.resolved, "muted": report.muted,
+        "incomplete_accounts": [p.account_id for p in report.problems],
+    }

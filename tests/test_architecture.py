@@ -1,0 +1,152 @@
+"""The layout holds: no import cycles, modules of one idea each, one owner for the table.
+
+`python tests/test_architecture.py` prints what these tests check: each module's size and the
+modules it imports, the cycles (none), and every call of a DynamoDB data-plane operation.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "collector_core"
+MAX_LINES = 400
+MAX_TOP_LEVEL_MODULES = 12
+#: DynamoDB operations that read or write items; only collector_core/store.py may call them.
+DATA_PLANE = {
+    "put_item", "batch_write_item", "update_item", "delete_item", "get_item", "batch_get_item",
+    "query", "scan", "transact_write_items", "transact_get_items", "execute_statement",
+    "batch_execute_statement", "execute_transaction",
+}
+TABLE_OWNER = "collector_core.store"
+
+
+def modules() -> dict[str, Path]:
+    """Every module of collector_core by dotted name (a package by its __init__)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The collector_core modules a module imports anywhere in it (functions included), plus the
+    packages whose __init__ runs first."""
+    targets: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets.add(node.module)
+            targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+    edges = set()
+    for target in targets:
+        parts = target.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a, then a.b, then a.b.c
+            prefix = ".".join(parts[:i])
+            if prefix in known and prefix != name and prefix != "collector_core":
+                edges.add(prefix)
+    return edges
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: imports(name, path, known) for name, path in known.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def table_calls() -> list[tuple[str, int, str]]:
+    """(module, line, operation) of every data-plane call in collector_core and plugins/."""
+    calls = []
+    for path in sorted([*PACKAGE.rglob("*.py"), *(ROOT / "plugins").rglob("*.py")]):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in DATA_PLANE:
+                calls.append((module, node.lineno, func.attr))
+            elif isinstance(func, ast.Attribute) and func.attr == "get_paginator" and node.args \
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value in DATA_PLANE:
+                calls.append((module, node.lineno, f"paginate {node.args[0].value}"))
+    return calls
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(graph()) == []
+
+
+def test_every_module_holds_at_most_400_lines() -> None:
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_the_top_level_holds_at_most_12_modules() -> None:
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def test_only_the_store_calls_the_table() -> None:
+    others = [call for call in table_calls() if call[0] != TABLE_OWNER]
+    assert not others, f"DynamoDB data-plane calls outside {TABLE_OWNER}: {others}"
+    assert table_calls(), "the scan found no data-plane call at all: it is not looking"
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def main() -> int:
+    edges = graph()
+    known = modules()
+    print("modules (lines) -> what they import from collector_core")
+    for name in sorted(known):
+        lines = len(known[name].read_text().splitlines())
+        inside = ", ".join(sorted(e.removeprefix("collector_core.") for e in edges[name])) or "-"
+        print(f"  {name.removeprefix('collector_core.') or 'collector_core'} ({lines}) -> {inside}")
+    found = cycles(edges)
+    print(f"\nimport cycles: {found or 'none'}")
+    print(f"top-level modules: {len(list(PACKAGE.glob('*.py')))} (at most {MAX_TOP_LEVEL_MODULES})")
+    print("\nDynamoDB data-plane calls:")
+    for module, line, operation in table_calls():
+        print(f"  {module}:{line} {operation}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
