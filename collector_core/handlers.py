@@ -16,7 +16,8 @@ import structlog
 
 from collector_core import logs
 from collector_core.config.errors import ConfigError
-from collector_core.metrics.sinks import emit
+from collector_core.errors import describe
+from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
 from collector_core.runtime import director as director_
 from collector_core.runtime.clients import Clients, home_region
@@ -163,16 +164,16 @@ def worker(event: Any, context: Any) -> dict[str, Any]:
     result = run_account(parsed, registry=rt.registry, clients=rt.clients,
                          store=Store.open(parsed.table, rt.clients), deadline=deadline,
                          on_run_complete=_notify_run_complete)
-    _emit_metrics(result, rt)
+    _emit_metrics(result, parsed.metrics, rt)
     return result.to_dict()
 
 
-def _emit_metrics(result: AccountResult, rt: Runtime) -> None:
-    """Metrics per the config's sinks; without a readable config the worker still succeeds."""
+def _emit_metrics(result: AccountResult, section: dict[str, Any], rt: Runtime) -> None:
+    """Metrics per the sinks the event names (the director's config); never fails the worker."""
     try:
-        settings = config().metrics
-    except ConfigError as exc:
-        structlog.get_logger("aws_collector").warning("metrics_skipped", reason=str(exc)[:300])
+        settings = MetricsSettings.from_doc(section)
+    except (TypeError, KeyError, ValueError) as exc:  # an event from another version of the director
+        structlog.get_logger("aws_collector").warning("metrics_skipped", reason=describe(exc))
         return
     emit([result], settings, clients=rt.clients)  # never raises
 

@@ -35,7 +35,7 @@ def modules() -> dict[str, Path]:
 
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     """The collector_core modules a module imports anywhere in it (functions included), plus the
-    packages whose __init__ runs first."""
+    packages whose __init__ runs first (not its own packages': those are running already)."""
     targets: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -48,7 +48,8 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
         parts = target.split(".")
         for i in range(1, len(parts) + 1):  # importing a.b.c runs a, then a.b, then a.b.c
             prefix = ".".join(parts[:i])
-            if prefix in known and prefix != name and prefix != "collector_core":
+            own_package = name.startswith(prefix + ".")
+            if prefix in known and prefix != name and not own_package:
                 edges.add(prefix)
     return edges
 

@@ -8,6 +8,7 @@ in Logs Insights) rather than dimensions, which would make a custom metric per a
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
@@ -64,6 +65,13 @@ class MetricsSettings:
             namespace=doc.get("namespace", DEFAULT_NAMESPACE),
             wavefront=wavefront.WavefrontSettings.from_doc(doc["wavefront"]) if doc.get("wavefront") else None,
         )
+
+    def to_doc(self) -> dict[str, Any]:
+        """The section as the config writes it (what travels in a worker's event)."""
+        doc: dict[str, Any] = {"sink": list(self.sinks) or "none", "namespace": self.namespace}
+        if self.wavefront:
+            doc["wavefront"] = {k: v for k, v in dataclasses.asdict(self.wavefront).items() if v is not None}
+        return doc
 
     @staticmethod
     def sink_names(chosen: Any) -> list[str]:

@@ -73,6 +73,7 @@ def plan_run(
     config: Config, registry: Registry, accounts: Iterable[Account], run_id: str
 ) -> list[WorkerEvent]:
     """One event per account with its regions and its enabled collectors' merged options."""
+    metrics = config.metrics.to_doc()
     return [
         WorkerEvent(
             run_id=run_id,
@@ -83,6 +84,7 @@ def plan_run(
             role_name=config.role_name,
             external_id=config.external_id,
             ttl_days=config.ttl_days,
+            metrics=metrics,
         )
         for account in accounts
     ]

@@ -25,6 +25,8 @@ class WorkerEvent:
     role_name: str
     external_id: str | None = None
     ttl_days: int = 7
+    #: The config's ``metrics:`` section: the worker never reads the config itself.
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON payload of a Lambda invocation."""
@@ -55,6 +57,9 @@ class WorkerEvent:
         ttl_days = data.get("ttl_days", 7)
         if not isinstance(ttl_days, int) or isinstance(ttl_days, bool) or ttl_days < 1:
             raise EventError("worker event: ttl_days must be a positive whole number")
+        metrics = data.get("metrics", {})
+        if not isinstance(metrics, dict):
+            raise EventError("worker event: metrics must be an object (the config's metrics section)")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise EventError(f"worker event: unknown fields {sorted(unknown)}")
@@ -67,6 +72,7 @@ class WorkerEvent:
             role_name=data["role_name"],
             external_id=data.get("external_id"),
             ttl_days=ttl_days,
+            metrics=metrics,
         )
 
 

@@ -163,6 +163,19 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
                                  "Payload": json.dumps({"run_id": "run-1"}).encode()}]
 
 
+def test_the_worker_never_reads_the_config_its_metrics_settings_travel_in_the_event(
+        lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # 1,000 cold workers each reading the config from SSM at once would pass SSM's throughput.
+    event = {"run_id": "r", "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
+             "collectors": {"unattached_ebs": {}}, "table": "findings", "role_name": "role",
+             "metrics": {"sink": "emf", "namespace": "FromTheEvent"}}
+    monkeypatch.delenv(handlers.CONFIG_ENV)  # reading it now would fail the worker
+    handlers.worker(event, Context())
+    assert handlers._config is None
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert emf and {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in emf} == {"FromTheEvent"}
+
+
 def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLambda,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, float] = {}

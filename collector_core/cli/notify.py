@@ -1,0 +1,53 @@
+"""`aws-collector notify`: the report of the current findings, to the configured channels or the
+ones named on the command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load
+from collector_core.errors import describe
+
+
+def add(sub: Any) -> None:
+    """The command's parser."""
+    p = command(sub, "notify", run, "send the current findings report (Slack, email, stdout)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--slack-webhook", metavar="URL", help="post to this Slack incoming webhook")
+    p.add_argument("--email", metavar="ADDR", action="append",
+                   help="email this address through SES (repeatable; sender from notify.email.sender)")
+    p.add_argument("--stdout", action="store_true", help="print the report")
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from collector_core.notify.channels import NotifySettings, notify
+    from collector_core.notify.slack import SlackSettings
+    from collector_core.runtime.clients import Clients
+    from collector_core.store import Store
+
+    registry, config = load(args.config)
+    settings = config.notify
+    if args.slack_webhook or args.email or args.stdout:  # flags replace the config's channels
+        if args.slack_webhook and not args.slack_webhook.startswith(("https://", "http://")):
+            raise UsageError("--slack-webhook: expected an https:// webhook URL")
+        email = None
+        if args.email:
+            if not config.notify.email:
+                raise UsageError(f"{args.config}: --email needs notify.email.sender, the SES-verified "
+                                 "address to send from")
+            email = dataclasses.replace(config.notify.email, recipients=tuple(args.email))
+        slack = SlackSettings(webhook_url=args.slack_webhook) if args.slack_webhook else None
+        settings = NotifySettings(stdout=args.stdout, slack=slack, email=email)
+    clients = Clients()
+    try:
+        result = notify(settings, mutes=config.mute, registry=registry, store=Store.open(config.table, clients),
+                        clients=clients)
+    except Exception as exc:
+        print(f"aws-collector: cannot read the table {config.table!r}: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURES
+    for channel, error in result.failures:
+        print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILURES

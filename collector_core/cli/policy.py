@@ -1,0 +1,29 @@
+"""`aws-collector iam-policy`: the member role's least-privilege policy for the enabled collectors."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from collector_core.cli.common import EXIT_OK, command, load
+
+
+def add(sub: Any) -> None:
+    """The command's parser."""
+    p = command(sub, "iam-policy", run, "print the member role's least-privilege policy")
+    p.add_argument("--config", required=True)
+    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
+                   help="the policy document (default), or the member role's StackSet template")
+
+
+def run(args: argparse.Namespace) -> int:
+    from collector_core.iam_policy import collector_actions, enabled_collectors, member_policy, member_role_template
+
+    registry, config = load(args.config)
+    if args.format == "cloudformation":
+        actions = collector_actions(registry, enabled_collectors(config, registry))
+        sys.stdout.write(member_role_template(actions, role_name=config.role_name))
+    else:
+        print(json.dumps(member_policy(config, registry), indent=2))
+    return EXIT_OK

@@ -1,0 +1,83 @@
+"""`aws-collector run`: a collection on this machine, with the same director and workers as Lambda."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load, positive
+from collector_core.errors import describe
+
+
+def add(sub: Any) -> None:
+    """The command's parser."""
+    p = command(sub, "run", run, "run a collection locally and store the findings")
+    p.add_argument("--config", required=True, help="YAML file, s3://bucket/key or ssm:/name")
+    p.add_argument("--concurrency", type=positive, default=8, help="accounts at once (default 8)")
+    p.add_argument("--timeout", type=positive, default=900,
+                   help="seconds one account may take before it is cut off (default 900)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from collector_core.runtime import director
+    from collector_core.runtime.clients import Clients
+    from collector_core.runtime.invokers import LocalInvoker
+    from collector_core.runtime.summary import render_summary
+    from collector_core.store import Store
+
+    registry, config = load(args.config)
+    clients = Clients(max_pool_connections=max(10, args.concurrency * 2))
+    store = Store.open(config.table, clients)
+    started = time.monotonic()
+    try:
+        store.ensure_table()
+    except Exception as exc:
+        print(f"aws-collector: cannot reach the table {config.table!r}: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURES
+    progress = _Progress()
+    completed: list[str] = []  # the run id, once the last worker has counted itself done
+    invoker = LocalInvoker(registry=registry, clients=clients, store=store,
+                           concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
+                           on_run_complete=completed.append if config.notify.on_run_complete else None)
+    try:
+        result = director.run(config, registry, invoker, clients=clients, store=store)
+    except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
+        print(f"aws-collector: the run could not start: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURES
+    print(render_summary(result, registry, time.monotonic() - started))
+    from collector_core.metrics.sinks import emit
+
+    emit(result.results or [], config.metrics, clients=clients)  # never fails the run
+    notified = all([_notify_run(run_id, config, registry, store, clients) for run_id in completed])
+    return EXIT_FAILURES if result.failed or not notified else EXIT_OK
+
+
+def _notify_run(run_id: str, config: Any, registry: Any, store: Any, clients: Any) -> bool:
+    """Send a finished run's report once; False if it could not be sent."""
+    from collector_core.notify.channels import notify_run_complete
+
+    try:
+        result = notify_run_complete(run_id, config.notify, mutes=config.mute, registry=registry, store=store,
+                                     clients=clients)
+    except Exception as exc:
+        print(f"aws-collector: the report could not be built: {describe(exc)}", file=sys.stderr)
+        return False
+    for channel, error in result.failures if result else []:
+        print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
+    return result is None or result.ok
+
+
+class _Progress:
+    """One line per finished account, on a terminal only."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def __call__(self, result: Any) -> None:
+        self.done += 1
+        if sys.stderr.isatty():
+            found = sum(result.findings_by_plugin().values())
+            print(f"  [{self.done}] {result.account.id} {result.account.name}: {result.status}, "
+                  f"{found} findings, {len(result.errors)} errors, {result.seconds:.1f} s",
+                  file=sys.stderr)
