@@ -183,7 +183,7 @@ def run_session_per_thread(registry: Any, job: dict[str, Any], calls: CallLog) -
     from collector_core.collector import Account, CollectorContext, Scope
     from collector_core.findings import normalise
     from collector_core.logs import get_logger
-    from collector_core.store import BATCH_SIZE, Store
+    from collector_core.store import Store
 
     event = job["event"]
     account = Account(**event["account"])
@@ -218,10 +218,13 @@ def run_session_per_thread(registry: Any, job: dict[str, Any], calls: CallLog) -
                                    client_region="us-east-1" if region == "global" else region)
             for raw in collector.collect(ctx) or ():
                 items.append(Store.finding_item(normalise(raw), plugin=name, account=account, region=region,
-                                                run_id=event["run_id"], now=now, ttl_days=7, first_seen=None))
-        store = Store(event["table"], client("dynamodb", "us-east-1"))
-        for start in range(0, len(items), BATCH_SIZE):
-            store.write_batch(items[start : start + BATCH_SIZE])
+                                                run_id=event["run_id"], attempt=1, now=now, ttl_days=7,
+                                                first_seen=None))
+        own = boto3.session.Session()  # the table is the collector's, not the member account's
+        calls.attach(own.events)
+        store = Store(event["table"], own.client("dynamodb", region_name="us-east-1"))
+        for item in items:  # the worker's own writes, one after another
+            store.put_finding(item)
         written[0] += len(items)
 
     threads = [threading.Thread(target=place, args=(r, Scope.REGIONAL), name=f"{account.id}-{r}")

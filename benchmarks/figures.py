@@ -54,9 +54,9 @@ def calls_per_place(result: dict[str, Any], regional: Iterable[str]) -> dict[str
     """API calls per account-region for regional collectors, per account for global ones."""
     totals: Counter[str] = Counter()
     places: dict[str, set[str]] = {}
-    for scan in result["scans"]:
-        totals[scan["plugin"]] += scan["api_calls"]
-        places.setdefault(scan["plugin"], set()).add(scan["region"])
+    for region, plugin, _findings, api_calls, *_ in result["scans"]:  # AccountResult.to_dict()'s rows
+        totals[plugin] += api_calls
+        places.setdefault(plugin, set()).add(region)
     regional = set(regional)
     return {p: totals[p] / (len(places[p]) if p in regional else 1) for p in sorted(totals)}
 

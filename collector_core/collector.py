@@ -42,21 +42,30 @@ class Finding:
 ClientSource = Callable[[str, str], Any]
 
 
-@dataclass
 class CollectorContext:
-    """What `collect(ctx)` receives: where it runs, its options, and clients for that place."""
+    """What `collect(ctx)` receives: where it runs, its own copy of its options, a logger, and
+    clients for its account and region. Nothing public on it leads anywhere else: not to other
+    accounts, the findings table, the external id or the runtime's own credentials.
+    """
 
-    account: Account
-    region: str  # "global" for global collectors
-    options: Mapping[str, Any]
-    log: FilteringBoundLogger
-    now: dt.datetime
-    clients: ClientSource  # (service, region) -> client, assumed into this account
-    client_region: str = ""  # where a global collector's clients point; defaults to region
+    __slots__ = ("account", "region", "options", "log", "now", "_clients", "_client_region")
+
+    def __init__(self, *, account: Account, region: str, options: Mapping[str, Any], log: FilteringBoundLogger,
+                 now: dt.datetime, clients: ClientSource, client_region: str = "") -> None:
+        self.account = account
+        self.region = region  # "global" for global collectors
+        self.options = options
+        self.log = log
+        self.now = now
+        self._clients = clients  # (service, region) -> client, assumed into this account
+        self._client_region = client_region  # where a global collector's clients point
 
     def client(self, service: str) -> Any:
-        """A boto3 client for this account and region, with the runtime's retry settings."""
-        return self.clients(service, self.client_region or self.region)
+        """A boto3 client for this account and region, with the runtime's retry and timeout settings."""
+        return self._clients(service, self._client_region or self.region)
+
+    def __repr__(self) -> str:
+        return f"CollectorContext(account={self.account.id}, region={self.region})"
 
 
 Collect = Callable[[CollectorContext], Iterable["Finding | Mapping[str, Any]"]]

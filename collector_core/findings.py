@@ -2,8 +2,9 @@
 finding is current, new or resolved. No I/O here: collector_core.store reads and writes.
 
 A finding is *current* while its TTL has not passed and it has not been resolved. It is resolved
-when its account's latest run scanned the same (region, plugin) successfully and did not see it;
-a failed or missing scan resolves nothing, so a broken region never hides old findings.
+only by a successful scan of its (account, region, plugin) that started after the finding was
+last seen (see Resolution); a failed or missing scan resolves nothing, so a broken region or a
+silent account never hides old findings.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,28 +76,36 @@ def normalise(raw: Any) -> Finding:
 
 
 # -- what the table holds --------------------------------------------------------------------
+Place = tuple[str, str]  # (region, plugin)
+
+
 @dataclass(frozen=True)
 class StoredFinding:
     """A finding as stored: the public schema, plus what the lifecycle needs."""
 
     finding: Mapping[str, Any]  # SCHEMA_FIELDS
-    first_run: str  # the run that first saw it
+    seen_seq: int  # the attempt (in its account's order) that last saw it
+    first_seq: int  # the attempt that first saw it
     muted: str | None = None  # the mute reason the table is marked with, if any
+
+    @property
+    def place(self) -> Place:
+        """Where it was found: (region, plugin)."""
+        return self.finding["region"], self.finding["plugin"]
 
 
 @dataclass(frozen=True)
-class AccountRun:
-    """What one account's worker recorded for one run."""
+class Attempt:
+    """One worker's attempt at one account in one run, as recorded."""
 
     account_id: str
     run_id: str
-    status: str  # ok, partial or failed
-    result: Mapping[str, Any]  # runtime.messages.AccountResult.to_dict()
-
-    @property
-    def scanned_ok(self) -> set[tuple[str, str]]:
-        """(region, plugin) of every scan that succeeded."""
-        return {(region, plugin) for region, plugin in self.result.get("scanned_ok", [])}
+    run_seq: int
+    start: int  # the account's attempt sequence when it started
+    end: int  # ... and when its scans had all finished
+    status: str  # ok, partial, failed or never reported
+    ok_places: frozenset[Place]
+    result: Mapping[str, Any]  # runtime.results.AccountResult.to_dict(), compacted to fit
 
     @property
     def account_name(self) -> str | None:
@@ -109,37 +118,64 @@ class RunRecord:
     """A run as the director recorded it."""
 
     run_id: str
+    run_seq: int
     started: str
-    accounts: list[str] = field(default_factory=list)
+    accounts: tuple[str, ...] = ()
+    deadline: int = 0  # epoch seconds after which a sweep may close it
+    done: int = 0
     notified: bool = False
+
+    @property
+    def expected(self) -> int:
+        """Accounts the run waits for."""
+        return len(self.accounts)
 
 
 @dataclass
-class TableContents:
-    """Everything the table holds that a reader needs, as records."""
+class AccountState:
+    """What the table holds for one account: its findings and its recorded attempts."""
 
+    account_id: str
     findings: list[StoredFinding] = field(default_factory=list)
-    account_runs: list[AccountRun] = field(default_factory=list)
-    runs: list[RunRecord] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def attempts_of(self, run_seq: int) -> list[Attempt]:
+        """This account's attempts in one run (a retried worker makes more than one), oldest first."""
+        return sorted((a for a in self.attempts if a.run_seq == run_seq), key=lambda a: a.start)
+
+    def name(self) -> str:
+        """The account's name: from its findings, else its latest attempt, else its id."""
+        for stored in self.findings:
+            if stored.finding.get("account_name"):
+                return str(stored.finding["account_name"])
+        latest = max(self.attempts, key=lambda a: a.start, default=None)
+        return (latest.account_name if latest else None) or self.account_id
 
 
 # -- the lifecycle ---------------------------------------------------------------------------
-def latest_runs(account_runs: Iterable[AccountRun]) -> dict[str, AccountRun]:
-    """Each account's latest run record."""
-    latest: dict[str, AccountRun] = {}
-    for record in account_runs:
-        current = latest.get(record.account_id)
-        if current is None or record.run_id > current.run_id:
-            latest[record.account_id] = record
-    return latest
+class Resolution:
+    """When an account's findings are resolved: only by a successful scan of their (region,
+    plugin) that started after the attempt that last saw them had finished. Attempts are ordered
+    by sequence numbers the table hands out, so no clock and no overlap of runs can fool it.
 
+    ``before_run``: count only attempts of earlier runs (what the previous report knew).
+    """
 
-def is_resolved(stored: StoredFinding, account_run: AccountRun | None) -> bool:
-    """Seen before the account's latest run, which scanned its region and plugin successfully."""
-    finding = stored.finding
-    if account_run is None or finding["run_id"] >= account_run.run_id:
-        return False
-    return (finding["region"], finding["plugin"]) in account_run.scanned_ok
+    def __init__(self, state: AccountState, *, before_run: int | None = None) -> None:
+        self._ends = {a.start: a.end for a in state.attempts}
+        self._latest_ok: dict[Place, int] = {}
+        for attempt in state.attempts:
+            if before_run is not None and attempt.run_seq >= before_run:
+                continue
+            for place in attempt.ok_places:
+                if attempt.start > self._latest_ok.get(place, -1):
+                    self._latest_ok[place] = attempt.start
+
+    def is_resolved(self, stored: StoredFinding) -> bool:
+        """Whether a later successful scan of its place did not see it."""
+        # An attempt with no record (killed before it wrote one) counts as ending where it began.
+        last_seen_until = self._ends.get(stored.seen_seq, stored.seen_seq)
+        return self._latest_ok.get(stored.place, -1) > last_seen_until
 
 
 def is_live(stored: StoredFinding, now: dt.datetime) -> bool:
@@ -147,19 +183,16 @@ def is_live(stored: StoredFinding, now: dt.datetime) -> bool:
     return int(stored.finding.get("ttl") or 0) > int(now.timestamp())
 
 
-def current_findings(contents: TableContents, now: dt.datetime) -> list[dict[str, Any]]:
-    """Unexpired, unresolved findings in the public schema, by plugin, account, region, resource."""
-    latest = latest_runs(contents.account_runs)
-    current = [
-        dict(s.finding) for s in contents.findings
-        if is_live(s, now) and not is_resolved(s, latest.get(s.finding["account_id"]))
-    ]
+def current_findings(state: AccountState, now: dt.datetime) -> list[dict[str, Any]]:
+    """An account's unexpired, unresolved findings in the public schema, by region, plugin, resource."""
+    resolution = Resolution(state)
+    current = [dict(s.finding) for s in state.findings if is_live(s, now) and not resolution.is_resolved(s)]
     return sorted(current, key=order)
 
 
 def order(finding: Mapping[str, Any]) -> tuple[str, str, str, str]:
-    """The order findings are listed in."""
-    return finding["plugin"], finding["account_id"], finding["region"], finding["resource_id"]
+    """The order findings are listed in: account, region, plugin, resource."""
+    return finding["account_id"], finding["region"], finding["plugin"], finding["resource_id"]
 
 
 def open_days(finding: Mapping[str, Any], now: dt.datetime) -> int | None:

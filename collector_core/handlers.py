@@ -5,6 +5,7 @@ fresh structlog context so one account's names never leak into the next invocati
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -21,9 +22,11 @@ from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
 from collector_core.runtime import director as director_
 from collector_core.runtime.clients import Clients, home_region
+from collector_core.runtime.completion import close_overdue, lost_events, record_lost
+from collector_core.runtime.events import EventError, WorkerEvent, relayed_events
 from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async
-from collector_core.runtime.messages import AccountResult, EventError, WorkerEvent, relayed_events
-from collector_core.runtime.worker import record_not_started, run_account
+from collector_core.runtime.results import AccountResult
+from collector_core.runtime.worker import run_account
 from collector_core.store import Store
 
 if TYPE_CHECKING:
@@ -40,6 +43,9 @@ RELAY_ABOVE_ENV = "DIRECTOR_RELAY_ABOVE"
 RELAY_BATCH_ENV = "DIRECTOR_RELAY_BATCH"
 #: The notifier function's name; when set, the worker that completes a run invokes it.
 NOTIFIER_FUNCTION_ENV = "NOTIFIER_FUNCTION"
+#: Seconds after its start a run may be closed by the sweep (serverless.yml sets it from the worker's
+#: timeout, retries and maximum event age).
+RUN_DEADLINE_ENV = "RUN_DEADLINE_SECONDS"
 #: Seconds kept back from the worker's remaining time to flush findings and write its record.
 FLUSH_MARGIN_SECONDS = 30.0
 #: Concurrent invocations and connections per client: the director fans out this wide.
@@ -100,27 +106,33 @@ def director(event: Any, context: Any) -> dict[str, Any]:
     if relayed is not None:
         invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY)
         invoker.invoke(relayed)
-        return _dispatched(relayed[0].run_id, relayed, invoker, Store.open(relayed[0].table, rt.clients), rt)
+        return _dispatched(relayed, invoker, Store.open(relayed[0].table, rt.clients))
     cfg = config()
     invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY, relay=_relay())
     store = Store.open(cfg.table, rt.clients)
-    result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store)
-    return _dispatched(result.run_id, result.events, invoker, store, rt)
+    store.check_table()  # a table of another layout would lose findings: refuse before anything is written
+    result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store,
+                           deadline_seconds=_seconds(RUN_DEADLINE_ENV, director_.DEFAULT_DEADLINE_SECONDS))
+    return _dispatched(result.events, invoker, store)
 
 
-def _dispatched(run_id: str, events: list[WorkerEvent], invoker: LambdaInvoker, store: Store,
-                rt: Runtime) -> dict[str, Any]:
+def _dispatched(events: list[WorkerEvent], invoker: LambdaInvoker, store: Store) -> dict[str, Any]:
     """Record the accounts Lambda would not take as failed, so the run still completes; say what was sent."""
     by_id = {e.account.id: e for e in events}
-    for failure in invoker.failures:
-        record_not_started(by_id[failure.account_id], (failure.error, failure.message),
-                           store=store, on_run_complete=_notify_run_complete)
+    lost = [by_id[f.account_id] for f in invoker.failures]
+    reasons = {f.account_id: (f.error, f.message) for f in invoker.failures}
+    now = dt.datetime.now(dt.timezone.utc)
+    for event in lost:
+        for run in record_lost(store, [event], reasons[event.account.id], now=now):
+            _notify_run_complete(run.run_id, run.run_seq)
+    run_id = events[0].run_id if events else None
     structlog.get_logger("aws_collector").info(
         "run_dispatched", run=run_id, accounts=len(events), relays=invoker.relays,
         invoke_failures=len(invoker.failures),
     )
     return {
         "run_id": run_id,
+        "run_seq": events[0].run_seq if events else None,
         "accounts": [e.account.id for e in events],
         "relays": invoker.relays,
         "invoke_failures": [asdict(f) for f in invoker.failures],
@@ -132,6 +144,13 @@ def _setting(name: str, why: str) -> str:
     if not value:
         raise ConfigError(f"{name} is not set: {why}")
     return value
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name) or str(int(default))
+    if not (raw.isdigit() and int(raw) >= 1):
+        raise ConfigError(f"{name}: expected a whole number of seconds >= 1, got {raw!r}")
+    return float(raw)
 
 
 def _relay() -> Relay | None:
@@ -179,19 +198,54 @@ def _emit_metrics(result: AccountResult, section: dict[str, Any], rt: Runtime) -
 
 
 def notifier(event: Any, context: Any) -> dict[str, Any]:
-    """Entry point of the notifier: a run's report once (the last worker sends its run_id), else now."""
+    """Entry point of the notifier: a run's report once (the run's last account sends ``run_seq``);
+    a sweep (``{"sweep": true}``, scheduled) closing runs past their deadline; else the current report."""
     _begin(context, "notifier")
     if not isinstance(event, dict):
         raise EventError(f"notifier event: expected a JSON object, got {type(event).__name__}")
-    run_id = event.get("run_id")
-    if run_id is not None and not (isinstance(run_id, str) and run_id):
-        raise EventError("notifier event: run_id must be a non-empty string")
+    run_seq = event.get("run_seq")
+    if run_seq is not None and not (isinstance(run_seq, int) and not isinstance(run_seq, bool) and run_seq >= 1):
+        raise EventError("notifier event: run_seq must be a positive whole number")
     from collector_core.notify.channels import run_notifier  # only this function renders reports
 
     rt = runtime()
     cfg = config()
-    return run_notifier(cfg.notify, mutes=cfg.mute, registry=rt.registry, store=Store.open(cfg.table, rt.clients),
-                        clients=rt.clients, run_id=run_id)
+    store = Store.open(cfg.table, rt.clients)
+
+    def report(seq: int | None) -> dict[str, Any]:
+        return run_notifier(cfg.notify, mutes=cfg.mute, registry=rt.registry, store=store, clients=rt.clients,
+                            run_seq=seq)
+
+    if event.get("sweep"):
+        closed = close_overdue(store, now=dt.datetime.now(dt.timezone.utc), ttl_days=cfg.ttl_days)
+        return {"swept": [report(run.run_seq) for run in closed]}
+    return report(run_seq)
+
+
+def failed_invocations(event: Any, context: Any) -> dict[str, Any]:
+    """Entry point of the failed-invocations queue (SQS): the accounts of each lost worker or relay
+    event are recorded failed, with Lambda's reason, so their run still completes and reports."""
+    _begin(context, "failed_invocations")
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        raise EventError("failed-invocations event: expected SQS Records")
+    log = structlog.get_logger("aws_collector")
+    rt = runtime()
+    unprocessed = []
+    for message in records:
+        try:
+            events, reason = lost_events(json.loads(message["body"]))
+        except (EventError, ValueError, KeyError, TypeError) as exc:  # a director's or notifier's own event
+            log.warning("failed_invocation_skipped", message_id=message.get("messageId"), reason=describe(exc))
+            continue
+        try:
+            store = Store.open(events[0].table, rt.clients)
+            for run in record_lost(store, events, reason, now=dt.datetime.now(dt.timezone.utc)):
+                _notify_run_complete(run.run_id, run.run_seq)
+        except Exception as exc:  # the table was unreachable: SQS redelivers this message alone
+            log.error("failed_invocation_not_recorded", message_id=message.get("messageId"), error=describe(exc))
+            unprocessed.append({"itemIdentifier": message.get("messageId")})
+    return {"batchItemFailures": unprocessed}
 
 
 def _begin(context: Any, function: str) -> None:
@@ -201,13 +255,13 @@ def _begin(context: Any, function: str) -> None:
     )
 
 
-def _notify_run_complete(run_id: str) -> None:
+def _notify_run_complete(run_id: str, run_seq: int) -> None:
     """Invoke the notifier asynchronously once the last account of a run is recorded."""
     function = os.environ.get(NOTIFIER_FUNCTION_ENV)
     if not function:
         return
     client = runtime().clients.client("lambda", home_region())
-    error = invoke_async(client, function, json.dumps({"run_id": run_id}).encode())
+    error = invoke_async(client, function, json.dumps({"run_id": run_id, "run_seq": run_seq}).encode())
     if error:  # the account's findings are stored; a lost report must not fail it
         structlog.get_logger("aws_collector").error("notifier_invoke_failed", run=run_id,
                                                     error=error[0], message=error[1])

@@ -13,13 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "collector_core"
 MAX_LINES = 400
 MAX_TOP_LEVEL_MODULES = 12
-#: DynamoDB operations that read or write items; only collector_core/store.py may call them.
+#: DynamoDB operations that read or write items; only collector_core/store/ may call them.
 DATA_PLANE = {
     "put_item", "batch_write_item", "update_item", "delete_item", "get_item", "batch_get_item",
     "query", "scan", "transact_write_items", "transact_get_items", "execute_statement",
     "batch_execute_statement", "execute_transaction",
 }
-TABLE_OWNER = "collector_core.store"
+TABLE_OWNER = "collector_core.store"  # the package: its table module makes every call
 
 
 def modules() -> dict[str, Path]:
@@ -123,7 +123,7 @@ def test_the_top_level_holds_at_most_12_modules() -> None:
 
 
 def test_only_the_store_calls_the_table() -> None:
-    others = [call for call in table_calls() if call[0] != TABLE_OWNER]
+    others = [call for call in table_calls() if not call[0].startswith(TABLE_OWNER + ".")]
     assert not others, f"DynamoDB data-plane calls outside {TABLE_OWNER}: {others}"
     assert table_calls(), "the scan found no data-plane call at all: it is not looking"
 

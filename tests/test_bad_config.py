@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent / "faults"))
 from proxy import FaultProxy  # noqa: E402
 
 from collector_core import handlers  # noqa: E402
-from collector_core.runtime.messages import EventError  # noqa: E402
+from collector_core.runtime.events import EventError  # noqa: E402
 
 GOOD = 'table: bad-config-test\nregions: [us-east-1]\naccounts:\n  - {id: "111111111111", name: prod}\n'
 SECRET = "s3cr3t-value-never-echoed"
@@ -170,7 +170,7 @@ class _Context:
 
 
 GOOD_EVENT: dict[str, Any] = {
-    "run_id": "r1", "account": {"id": "111111111111", "name": "prod"}, "regions": ["us-east-1"],
+    "run_id": "r1", "run_seq": 1, "account": {"id": "111111111111", "name": "prod"}, "regions": ["us-east-1"],
     "collectors": {"unattached_ebs": {}}, "table": "t-events", "role_name": "aws-collector-readonly",
 }
 BAD_EVENTS: dict[str, tuple[Any, str]] = {
@@ -204,5 +204,5 @@ def test_a_malformed_worker_event_is_refused_clearly(name: str, moto_reset: str,
 def test_malformed_director_and_notifier_events_are_refused() -> None:
     with pytest.raises(EventError, match="director event: expected a JSON object"):
         handlers.director("go", _Context())
-    with pytest.raises(EventError, match="notifier event: run_id must be a non-empty string"):
-        handlers.notifier({"run_id": 7}, _Context())
+    with pytest.raises(EventError, match="notifier event: run_seq must be a positive whole number"):
+        handlers.notifier({"run_seq": "7"}, _Context())

@@ -17,7 +17,7 @@ import structlog
 from collector_core import logs
 from collector_core.collector import Account
 from collector_core.runtime.clients import Credentials
-from collector_core.runtime.messages import WorkerEvent
+from collector_core.runtime.events import WorkerEvent
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY42"
 TOKEN = "IQoJb3JpZ2luX2VjFAKE//SESSION//TOKEN77"
@@ -45,7 +45,7 @@ def test_a_logged_event_and_credentials_show_no_secret() -> None:
     out = io.StringIO()
     logs.configure(json_output=True, level="debug", stream=out)
     try:
-        event = WorkerEvent(run_id="r", account=Account("111111111111", "a"), regions=["us-east-1"],
+        event = WorkerEvent(run_id="r", run_seq=1, account=Account("111111111111", "a"), regions=["us-east-1"],
                             collectors={}, table="t", role_name="r", external_id=EXTERNAL_ID)
         creds = Credentials("ASIAFAKEKEYID", SECRET, TOKEN)
         logs.get_logger().debug("worker_event", payload=event.to_dict(), creds=repr(creds), credentials=creds)

@@ -10,11 +10,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from collector_core.cli import demo, findings, notify, plugins, policy, run
+from collector_core.cli import demo, findings, migrate, notify, plugins, policy, run
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, findings, notify, plugins, policy, demo)
+COMMANDS = (run, findings, notify, plugins, policy, migrate, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import io
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any, Protocol
 
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
+from collector_core.collector import SEVERITIES
 from collector_core.errors import describe
+from collector_core.findings import SCHEMA_FIELDS
 
 
 def add(sub: Any) -> None:
@@ -18,8 +20,10 @@ def add(sub: Any) -> None:
     p = command(sub, "findings", run, "print the current findings from the table")
     p.add_argument("--config", required=True)
     p.add_argument("--plugin", help="only this collector")
-    p.add_argument("--account", help="only this account id")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--account", type=account_id, help="only this account id")
+    p.add_argument("--region", help="only this region (global collectors: global)")
+    p.add_argument("--severity", choices=SEVERITIES, help="only this severity and above")
+    p.add_argument("--format", choices=tuple(WRITERS), default="table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,37 +33,88 @@ def run(args: argparse.Namespace) -> int:
 
     _, config = load(args.config)
     store = Store.open(config.table, Clients())
+    now = dt.datetime.now(dt.timezone.utc)
+    lowest = SEVERITIES.index(args.severity) if args.severity else 0
+    writer = WRITERS[args.format](sys.stdout)
     try:
-        contents = store.read()
+        # Only the partitions a filter names are read, one account at a time.
+        accounts = [args.account] if args.account else [a for a, _ in store.accounts()]
+        for state in store.account_states(accounts, region=args.region):
+            for finding in current_findings(state, now):
+                if (not args.plugin or finding["plugin"] == args.plugin) \
+                        and SEVERITIES.index(finding["severity"]) >= lowest:
+                    writer.write(finding)
     except Exception as exc:
         print(f"aws-collector: cannot read the table {config.table!r}: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
-    findings = [
-        f for f in current_findings(contents, dt.datetime.now(dt.timezone.utc))
-        if (not args.plugin or f["plugin"] == args.plugin)
-        and (not args.account or f["account_id"] == args.account)
-    ]
-    sys.stdout.write(render_findings(findings, args.format))
+    writer.close()
     return EXIT_OK
 
 
-def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
-    """Findings as a table, a JSON array or CSV."""
-    if fmt == "json":
-        return json.dumps(findings, indent=2, sort_keys=True) + "\n"
-    if fmt == "csv":
-        from collector_core.findings import SCHEMA_FIELDS
+def account_id(text: str) -> str:
+    """An argparse type: a 12-digit account id."""
+    if not (text.isdigit() and len(text) == 12):
+        raise argparse.ArgumentTypeError(f"expected a 12-digit account id, got {text[:40]!r}")
+    return text
 
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=SCHEMA_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for f in findings:
-            writer.writerow({**f, "details": json.dumps(f["details"], sort_keys=True)})
-        return out.getvalue()
-    columns = ("plugin", "account_id", "region", "resource_id", "severity", "summary")
-    rows = [[str(f[c]) for c in columns] for f in findings]
-    widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip()]
-    lines += ["  ".join(v[:w].ljust(w) for v, w in zip(r, widths, strict=False)).rstrip() for r in rows]
-    lines.append(f"{len(findings)} findings")
-    return "\n".join(lines) + "\n"
+
+class JsonWriter:
+    """A JSON array, written as the findings arrive."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out, self.count = out, 0
+
+    def write(self, finding: dict[str, Any]) -> None:
+        self.out.write(("[\n" if not self.count else ",\n") + _indent(json.dumps(finding, indent=2, sort_keys=True)))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write("\n]\n" if self.count else "[]\n")
+
+
+class CsvWriter:
+    """CSV with a header row: the finding schema's fields, details as JSON."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.writer = csv.DictWriter(out, fieldnames=SCHEMA_FIELDS, lineterminator="\n")
+        self.writer.writeheader()
+
+    def write(self, finding: dict[str, Any]) -> None:
+        self.writer.writerow({**finding, "details": json.dumps(finding["details"], sort_keys=True)})
+
+    def close(self) -> None:
+        pass
+
+
+class TableWriter:
+    """Columns as wide as their longest value (at most 60): for a person, so it waits for every row."""
+
+    COLUMNS = ("plugin", "account_id", "region", "resource_id", "severity", "summary")
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.rows: list[list[str]] = []
+
+    def write(self, finding: dict[str, Any]) -> None:
+        self.rows.append([str(finding[c]) for c in self.COLUMNS])
+
+    def close(self) -> None:
+        widths = [min(60, max([len(c)] + [len(r[i]) for r in self.rows])) for i, c in enumerate(self.COLUMNS)]
+        lines = ["  ".join(c.upper().ljust(w) for c, w in zip(self.COLUMNS, widths, strict=True)).rstrip()]
+        lines += ["  ".join(v[:w].ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in self.rows]
+        lines.append(f"{len(self.rows)} findings")
+        self.out.write("\n".join(lines) + "\n")
+
+
+class Writer(Protocol):
+    """Writes findings as they arrive, in one format."""
+
+    def write(self, finding: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
+
+
+WRITERS: dict[str, Callable[[IO[str]], Writer]] = {"table": TableWriter, "json": JsonWriter, "csv": CsvWriter}
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any
 
-from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load, positive
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load, positive
 from collector_core.errors import describe
 
 
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from collector_core.runtime.clients import Clients
     from collector_core.runtime.invokers import LocalInvoker
     from collector_core.runtime.summary import render_summary
-    from collector_core.store import Store
+    from collector_core.store import Store, TableError
 
     registry, config = load(args.config)
     clients = Clients(max_pool_connections=max(10, args.concurrency * 2))
@@ -32,16 +32,24 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         store.ensure_table()
+    except TableError as exc:
+        raise UsageError(str(exc)) from None
     except Exception as exc:
         print(f"aws-collector: cannot reach the table {config.table!r}: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
     progress = _Progress()
-    completed: list[str] = []  # the run id, once the last worker has counted itself done
+    completed: list[int] = []  # the run's number, once its last account is recorded
+
+    def complete(run_id: str, run_seq: int) -> None:
+        completed.append(run_seq)
+
     invoker = LocalInvoker(registry=registry, clients=clients, store=store,
                            concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
-                           on_run_complete=completed.append if config.notify.on_run_complete else None)
+                           on_run_complete=complete if config.notify.on_run_complete else None)
     try:
-        result = director.run(config, registry, invoker, clients=clients, store=store)
+        # In this process every worker ends within --timeout: the run's deadline follows from it.
+        result = director.run(config, registry, invoker, clients=clients, store=store,
+                              deadline_seconds=args.timeout + 60)
     except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
         print(f"aws-collector: the run could not start: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
@@ -49,16 +57,16 @@ def run(args: argparse.Namespace) -> int:
     from collector_core.metrics.sinks import emit
 
     emit(result.results or [], config.metrics, clients=clients)  # never fails the run
-    notified = all([_notify_run(run_id, config, registry, store, clients) for run_id in completed])
+    notified = all([_notify_run(run_seq, config, registry, store, clients) for run_seq in completed])
     return EXIT_FAILURES if result.failed or not notified else EXIT_OK
 
 
-def _notify_run(run_id: str, config: Any, registry: Any, store: Any, clients: Any) -> bool:
+def _notify_run(run_seq: int, config: Any, registry: Any, store: Any, clients: Any) -> bool:
     """Send a finished run's report once; False if it could not be sent."""
     from collector_core.notify.channels import notify_run_complete
 
     try:
-        result = notify_run_complete(run_id, config.notify, mutes=config.mute, registry=registry, store=store,
+        result = notify_run_complete(run_seq, config.notify, mutes=config.mute, registry=registry, store=store,
                                      clients=clients)
     except Exception as exc:
         print(f"aws-collector: the report could not be built: {describe(exc)}", file=sys.stderr)

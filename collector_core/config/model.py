@@ -1,6 +1,7 @@
 """A validated configuration, and what it says per account."""
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify.channels import NotifySettings
 from collector_core.notify.mutes import Mute
 from collector_core.plugins import Registry
+from collector_core.runtime.events import DEFAULT_SCAN_THREADS
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Config:
     source: str
     table: str = "aws-collector-findings"
     ttl_days: int = 7
+    scan_threads: int = DEFAULT_SCAN_THREADS  # scans one worker runs at once
     role_name: str = "aws-collector-readonly"
     external_id: str | None = None
     regions: str | list[str] = "all"
@@ -59,10 +62,11 @@ class Config:
         entry = self.account(account_id)
         plan: dict[str, dict[str, Any]] = {}
         for name in registry.names():
-            settings = {"enabled": True, **registry[name].options}
-            settings.update(self.plugins.get(name, {}))
+            # A deep copy: a collector's default list must not be shared with anything that may change it.
+            settings = {"enabled": True, **copy.deepcopy(dict(registry[name].options))}
+            settings.update(copy.deepcopy(dict(self.plugins.get(name, {}))))
             if entry:
-                settings.update(entry.plugins.get(name, {}))
+                settings.update(copy.deepcopy(dict(entry.plugins.get(name, {}))))
             if settings.pop("enabled"):
                 plan[name] = settings
         return plan

@@ -9,7 +9,7 @@ from typing import TextIO
 from collector_core.config.load import parse_config
 from collector_core.demo.simulate import DEFAULT_REGIONS, moto_server, seed_organization
 from collector_core.findings import current_findings
-from collector_core.notify.build import build_report
+from collector_core.notify.channels import report_from_table
 from collector_core.notify.text import render
 from collector_core.plugins import load_plugins
 from collector_core.runtime import director
@@ -40,12 +40,13 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
                               LocalInvoker(registry=registry, clients=clients, store=store),
                               clients=clients, store=store)
         print(render_summary(result, registry, time.monotonic() - started), file=out)
-        contents = store.read()  # one read serves the report and the ground-truth check
         now = dt.datetime.now(dt.timezone.utc)
-        findings = current_findings(contents, now)
         print(file=out)
-        print(render(build_report(contents, now=now, registry=registry, run_id=result.run_id)), file=out)
-        seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"]) for f in findings}
+        print(render(report_from_table(store, registry=registry, mutes=(), now=now, run_seq=result.run_seq)),
+              file=out)
+        seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
+                for state in store.account_states([a for a, _ in store.accounts()])
+                for f in current_findings(state, now)}
         missing, extra = sim.expected - seen, seen - sim.expected
         verdict = "match" if not (missing or extra) else f"DIFFER ({len(missing)} missing, {len(extra)} extra)"
         print(f"\nThe findings {verdict} the {len(sim.expected)} problems seeded in the simulation.",

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from collector_core.runtime.messages import AccountResult
+from collector_core.runtime.results import AccountResult
 
 DEFAULT_NAMESPACE = "AWSCollector"
 #: (name, CloudWatch unit, Sample attribute)
@@ -39,9 +39,9 @@ def samples(result: AccountResult) -> list[Sample]:
         t["findings"] += scan.findings
         t["seconds"] += scan.seconds
         t["api_calls"] += scan.api_calls
-    for error in result.errors:
-        t = totals.setdefault((error.plugin, error.region), _zero())
-        t["errors"] += 1
+    for (region, plugin), count in result.place_errors.items():
+        t = totals.setdefault((plugin, region), _zero())
+        t["errors"] += count
     return [
         Sample(result.run_id, result.account.id, plugin, region, findings=int(t["findings"]),
                errors=int(t["errors"]), seconds=round(t["seconds"], 3), api_calls=int(t["api_calls"]))

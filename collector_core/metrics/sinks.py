@@ -21,7 +21,7 @@ from collector_core.logs import get_logger
 from collector_core.metrics import cloudwatch, emf, wavefront
 from collector_core.metrics.samples import DEFAULT_NAMESPACE, Sink, samples
 from collector_core.runtime.clients import Clients, home_region
-from collector_core.runtime.messages import AccountResult
+from collector_core.runtime.results import AccountResult
 
 SINKS = ("none", "emf", "cloudwatch", "wavefront")
 

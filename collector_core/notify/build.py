@@ -1,17 +1,19 @@
-"""Building the report from what the table holds.
+"""Building the report from the table, one account at a time.
 
-Resolution follows collector_core.findings: a finding is resolved only by a successful scan of
-its (region, plugin) in its account's latest run, so a failed region or a silent account keeps
-its findings open and shows up among the report's problems instead.
+The accounts arrive as `AccountState`s (one Query each, in account order) and each is folded
+into the report and dropped, so memory follows the largest account, not the table. Resolution
+follows collector_core.findings.Resolution: only a successful scan that started after a finding
+was last seen resolves it, so a failed region or a silent account keeps its findings open and
+shows up among the report's problems instead.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from collector_core.collector import SEVERITIES
-from collector_core.findings import AccountRun, TableContents, is_live, is_resolved, latest_runs, parse_time
+from collector_core.findings import AccountState, Attempt, Resolution, RunRecord, StoredFinding, is_live, parse_time
 from collector_core.logs import get_logger
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.mutes import Mute
@@ -19,67 +21,88 @@ from collector_core.notify.report import AccountProblem, Entry, PluginSection, R
 from collector_core.plugins import Registry
 
 MAX_LINE_CHARS = 300  # a plugin's formatter must not be able to flood a message
+MAX_PROBLEM_ERRORS = 3  # failures named per account in a problem's detail
 
 
 def build_report(
-    contents: TableContents,
+    states: Iterable[AccountState],
     *,
     now: dt.datetime,
+    run: RunRecord | None = None,
+    previous: RunRecord | None = None,
     registry: Registry | None = None,
     mutes: Sequence[Mute] = (),
-    run_id: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Report:
-    """The report for ``run_id`` (default: the latest run) from what the table holds."""
-    latest = latest_runs(contents.account_runs)
-    runs = {r.run_id: r for r in contents.runs}
-    history: dict[str, list[AccountRun]] = {}
-    for record in contents.account_runs:
-        history.setdefault(record.account_id, []).append(record)
-    for records in history.values():
-        records.sort(key=lambda r: r.run_id, reverse=True)
-    run_id = run_id or (max(runs) if runs else None)
-    run = runs.get(run_id) if run_id else None
-    previous_run = max((r for r in runs if run_id and r < run_id), default=None)
-    today = now.astimezone(dt.UTC).date()
+    """The report as of ``run`` (None: no run on record) from every account's state, in account order.
 
+    ``previous`` is the run before it (mutes that expired since then are mentioned once);
+    ``names`` names accounts that have no state of their own.
+    """
+    today = now.astimezone(dt.UTC).date()
+    started = parse_time(previous.started) if previous else None
+    expired = mute_rules.newly_expired(mutes, today, started.date() if started else None)
+    report = Report(generated=now, run_id=run.run_id if run else None, run_seq=run.run_seq if run else None,
+                    accounts=0, expired_mutes=expired)
+    expected = set(run.accounts) if run else None
     sections: dict[str, PluginSection] = {}
-    for stored in contents.findings:
+    seen: set[str] = set()
+    for state in states:
+        seen.add(state.account_id)
+        report.account_names[state.account_id] = state.name()
+        _fold(report, sections, state, run, registry, mutes, today, now)
+        if expected is not None and state.account_id in expected:
+            problem = _problem(state, run)
+            if problem:
+                report.problems.append(problem)
+    for account_id in sorted((expected or set()) - seen):
+        name = (names or {}).get(account_id, account_id)
+        report.problems.append(AccountProblem(account_id, name, "never reported",
+                                              "no result in this run (no run on record); its findings stay open"))
+    report.problems.sort(key=lambda p: p.account_id)
+    report.accounts = len(expected) if expected is not None else len(seen)
+    report.sections = [sections[p] for p in sorted(sections)]
+    return report
+
+
+def _fold(report: Report, sections: dict[str, PluginSection], state: AccountState, run: RunRecord | None,
+          registry: Registry | None, mutes: Sequence[Mute], today: dt.date, now: dt.datetime) -> None:
+    """Add one account's findings to the report."""
+    run_seq = run.run_seq if run else None
+    this_run = {a.start for a in state.attempts_of(run_seq)} if run_seq is not None else set()
+    # As of this run, and as of the runs before it: what was resolved by this run is news, once.
+    now_resolved = Resolution(state, before_run=None if run_seq is None else run_seq + 1)
+    before = Resolution(state, before_run=run_seq) if run_seq is not None else None
+    name = report.account_names[state.account_id]
+    for stored in sorted(state.findings, key=_order):
         if not is_live(stored, now):
             continue
         finding = stored.finding
-        account = finding["account_id"]
-        last = latest.get(account)
-        this_run = last is not None and (run_id is None or last.run_id == run_id)
         section = sections.setdefault(finding["plugin"], PluginSection(finding["plugin"]))
         mute = mute_rules.mute_for(finding, mutes, today)
-        if is_resolved(stored, last):
-            records = history.get(account, [])
-            previous = records[1] if len(records) > 1 else None
-            # Resolved in this run, and still open as of the run before: news, once.
-            if this_run and not is_resolved(stored, previous) and not mute:
-                section.resolved.append(Entry(finding, _line(finding, registry)))
+        entry = _entry(stored, name, registry, is_new=stored.first_seq in this_run, mute=mute)
+        if now_resolved.is_resolved(stored):
+            if this_run and before is not None and not before.is_resolved(stored) and not mute:
+                section.resolved.append(entry)
             continue
-        entry = Entry(
-            finding,
-            _line(finding, registry),
-            is_new=bool(this_run and last and stored.first_run == last.run_id),
-            mute=mute,
-            stored_mute=stored.muted,
-        )
-        (section.muted if mute else section.open).append(entry)
-    for section in sections.values():
-        section.open.sort(key=_order)
-        section.resolved.sort(key=_order)
-    expected = run.accounts if run else sorted(history)
-    previous_started = parse_time(runs[previous_run].started) if previous_run else None
-    return Report(
-        generated=now,
-        run_id=run_id,
-        accounts=len(expected),
-        sections=[sections[p] for p in sorted(sections)],
-        problems=_problems(expected, history, run_id, _account_names(contents)),
-        expired_mutes=mute_rules.newly_expired(mutes, today, previous_started.date() if previous_started else None),
-    )
+        if mute:
+            section.muted.append(entry)
+            if stored.muted != mute.reason:
+                report.mute_changes.append((entry, mute.reason))
+            continue
+        if stored.muted is not None:
+            report.mute_changes.append((entry, None))
+        section.add_open(entry)
+        report.open_by_account[(state.account_id, finding["plugin"])] += 1
+
+
+def _entry(stored: StoredFinding, account_name: str, registry: Registry | None, *, is_new: bool,
+           mute: Mute | None) -> Entry:
+    f = stored.finding
+    return Entry(plugin=f["plugin"], account_id=f["account_id"], account_name=f.get("account_name") or account_name,
+                 region=f["region"], resource_id=f["resource_id"], severity=str(f.get("severity")),
+                 line=_line(f, registry), first_seen=f.get("first_seen"), is_new=is_new,
+                 mute_reason=mute.reason if mute else None)
 
 
 def _line(finding: Mapping[str, Any], registry: Registry | None) -> str:
@@ -97,48 +120,40 @@ def _line(finding: Mapping[str, Any], registry: Registry | None) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
 
 
-def _order(entry: Entry) -> tuple[Any, ...]:
-    f = entry.finding
+def _order(stored: StoredFinding) -> tuple[Any, ...]:
+    f = stored.finding
     severity = SEVERITIES.index(f["severity"]) if f.get("severity") in SEVERITIES else 0
-    return f["account_id"], f["region"], -severity, f["resource_id"]
+    return f["region"], -severity, f["resource_id"]
 
 
-def _problems(
-    expected: Sequence[str],
-    history: Mapping[str, Sequence[AccountRun]],
-    run_id: str | None,
-    names: Mapping[str, str],
-) -> list[AccountProblem]:
-    problems = []
-    for account in expected:
-        records = history.get(account, [])
-        record = next((r for r in records if run_id is None or r.run_id == run_id), None)
-        name = names.get(account, account)
-        if record is None:
-            last = f"last reported in run {records[0].run_id}" if records else "no run on record"
-            problems.append(AccountProblem(account, name, "never reported",
-                                           f"no result in this run ({last}); its findings stay open"))
-            continue
-        errors = record.result.get("errors") or []
-        complete = record.result.get("complete", True)
-        if record.status == "ok" and complete:
-            continue
-        status = "incomplete" if not complete else record.status
-        shown = [f"{e['region']} {e['plugin']}: {e['error']}" for e in errors[:3]]
-        more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
-        detail = f"{len(errors)} error{'s' if len(errors) != 1 else ''}: {'; '.join(shown)}{more}" \
-            if errors else "stopped before every region finished"
-        problems.append(AccountProblem(account, name, status,
-                                       detail + "; findings there stay open until a clean scan"))
-    return problems
+def _problem(state: AccountState, run: RunRecord | None) -> AccountProblem | None:
+    """Why this report cannot vouch for an account in a run, if it cannot."""
+    if run is None:
+        return None
+    attempts = state.attempts_of(run.run_seq)
+    name = state.name()
+    if not attempts:
+        earlier = [a for a in state.attempts if a.run_seq < run.run_seq]
+        last = f"last reported in run {max(earlier, key=lambda a: a.start).run_id}" if earlier else "no run on record"
+        return AccountProblem(state.account_id, name, "never reported",
+                              f"no result in this run ({last}); its findings stay open")
+    latest = attempts[-1]
+    complete = latest.result.get("complete", True)
+    if latest.status == "ok" and complete:
+        return None
+    status = latest.status if latest.status in ("failed", "never reported") else (
+        "incomplete" if not complete else latest.status)
+    return AccountProblem(state.account_id, name, status,
+                          _failures(latest) + "; findings there stay open until a clean scan")
 
 
-def _account_names(contents: TableContents) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for stored in contents.findings:
-        if stored.finding.get("account_name"):
-            names[stored.finding["account_id"]] = stored.finding["account_name"]
-    for record in contents.account_runs:
-        if record.account_name:
-            names.setdefault(record.account_id, record.account_name)
-    return names
+def _failures(attempt: Attempt) -> str:
+    """``3 errors: eu-west-1 ebs: AccessDenied; ...`` from an attempt's bounded record."""
+    errors = attempt.result.get("errors") or []
+    total = sum(n for codes in (attempt.result.get("error_counts") or {}).values() for n in codes.values())
+    total = max(total, len(errors))
+    if not total:
+        return "stopped before every region finished"
+    shown = [f"{e['region']} {e['plugin']}: {e['error']}" for e in errors[:MAX_PROBLEM_ERRORS]]
+    more = f" and {total - len(shown)} more" if total > len(shown) else ""
+    return f"{total} error{'s' if total != 1 else ''}: {'; '.join(shown)}{more}"

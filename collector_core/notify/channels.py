@@ -18,7 +18,7 @@ from collector_core.logs import get_logger
 from collector_core.notify import email, slack, text
 from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
-from collector_core.notify.report import Entry, Report
+from collector_core.notify.report import Report
 from collector_core.plugins import Registry
 from collector_core.runtime.clients import Clients
 from collector_core.store import Store
@@ -71,6 +71,18 @@ class NotifyResult:
         return not self.failures
 
 
+def report_from_table(store: Store, *, registry: Registry, mutes: Sequence[Mute], now: dt.datetime,
+                      run_seq: int | None = None) -> Report:
+    """The report as of a run (default: the latest), read one account at a time."""
+    runs = [r for r in [store.run(run_seq)] if r] if run_seq is not None else store.runs(limit=1)
+    run = runs[0] if runs else None
+    previous = next(iter(store.runs(limit=1, before=run.run_seq)), None) if run else None
+    names = dict(store.accounts())
+    accounts = sorted(set(names) | set(run.accounts if run else ()))
+    return build_report(store.account_states(accounts), now=now, run=run, previous=previous, registry=registry,
+                        mutes=mutes, names=names)
+
+
 def notify(
     settings: NotifySettings,
     *,
@@ -78,20 +90,20 @@ def notify(
     registry: Registry,
     store: Store,
     clients: Clients,
-    run_id: str | None = None,
+    run_seq: int | None = None,
     now: dt.datetime | None = None,
     out: IO[str] | None = None,
 ) -> NotifyResult:
     """Read the table, build the report and send it to every channel; one failing channel does not
     stop the others. Raises only when the table cannot be read."""
     now = now or dt.datetime.now(dt.UTC)
-    log = get_logger(run=run_id)
-    report = build_report(store.read(), now=now, registry=registry, mutes=mutes, run_id=run_id)
+    log = get_logger(run_seq=run_seq)
+    report = report_from_table(store, registry=registry, mutes=mutes, now=now, run_seq=run_seq)
     mark_muted(store, report, log)
     result = NotifyResult(report)
     send: dict[str, Callable[[], None]] = {}
     if settings.prints:
-        send["stdout"] = lambda: print(text.render(report), file=out or sys.stdout)
+        send["stdout"] = lambda: _print(report, out or sys.stdout)
     if settings.slack:
         slack_settings = settings.slack
         send["slack"] = lambda: slack.send(report, slack_settings, clients=clients)
@@ -112,47 +124,55 @@ def notify(
     return result
 
 
+def _print(report: Report, out: IO[str]) -> None:
+    for line in text.lines(report):
+        out.write(line + "\n")
+    out.flush()
+
+
 def notify_run_complete(
-    run_id: str, settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store,
-    clients: Clients, out: IO[str] | None = None,
+    run_seq: int, settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store,
+    clients: Clients, out: IO[str] | None = None, now: dt.datetime | None = None,
 ) -> NotifyResult | None:
     """Send a run's report if nobody has yet: the once-per-run entry point (CLI and Lambda)."""
-    if not store.claim_report(run_id):
-        get_logger(run=run_id).info("notify_skipped", reason="already sent for this run")
+    now = now or dt.datetime.now(dt.UTC)
+    if not store.claim_report(run_seq, now):
+        get_logger(run_seq=run_seq).info("notify_skipped", reason="already sent for this run")
         return None
-    return notify(settings, mutes=mutes, registry=registry, store=store, clients=clients, run_id=run_id,
-                  out=out)
+    result = notify(settings, mutes=mutes, registry=registry, store=store, clients=clients, run_seq=run_seq,
+                    now=now, out=out)
+    store.report_sent(run_seq)
+    return result
 
 
 def mark_muted(store: Store, report: Report, log: Any) -> None:
     """Keep the table's ``muted`` mark in step with the mutes; only changes are written."""
-    for section in report.sections:
-        changes: list[tuple[Entry, str | None]] = [
-            (e, e.mute.reason) for e in section.muted if e.mute and e.stored_mute != e.mute.reason]
-        changes += [(e, None) for e in section.open if e.stored_mute is not None]
-        for entry, reason in changes:
-            try:
-                store.mark_muted(entry.finding, reason)
-            except Exception as exc:  # the mark is a courtesy to table readers; the report stands
-                log.warning("mute_mark_failed", resource=entry.finding["resource_id"], error=type(exc).__name__)
+    for entry, reason in report.mute_changes:
+        finding = {"account_id": entry.account_id, "region": entry.region, "plugin": entry.plugin,
+                   "resource_id": entry.resource_id}
+        try:
+            store.mark_muted(finding, reason)
+        except Exception as exc:  # the mark is a courtesy to table readers; the report stands
+            log.warning("mute_mark_failed", resource=entry.resource_id, error=type(exc).__name__)
 
 
 def run_notifier(
     settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store, clients: Clients,
-    run_id: str | None = None,
+    run_seq: int | None = None,
 ) -> dict[str, Any]:
-    """The notifier Lambda's work, JSON-ready: a run's report once (given ``run_id``, as the last
+    """The notifier Lambda's work, JSON-ready: a run's report once (given ``run_seq``, as the last
     worker's trigger does), else the current report (a schedule). Channel failures are returned
     rather than raised: Lambda's retry would find the run's report already claimed."""
-    if run_id:
-        result = notify_run_complete(run_id, settings, mutes=mutes, registry=registry, store=store, clients=clients)
+    if run_seq is not None:
+        result = notify_run_complete(run_seq, settings, mutes=mutes, registry=registry, store=store, clients=clients)
     else:
         result = notify(settings, mutes=mutes, registry=registry, store=store, clients=clients)
     if result is None:
-        return {"run_id": run_id, "sent": [], "failures": [], "skipped": "already sent for this run"}
+        return {"run_seq": run_seq, "sent": [], "failures": [], "skipped": "already sent for this run"}
     report = result.report
     return {
         "run_id": report.run_id,
+        "run_seq": report.run_seq,
         "sent": result.sent,
         "failures": [{"channel": c, "error": e} for c, e in result.failures],
         "open": report.open, "new": report.new, "resolved": report.resolved, "muted": report.muted,

@@ -71,10 +71,10 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple
                          + "".join(f"<th {cell}>{h}</th>" for h in
                                    ("Account", "Region", "Severity", "Finding", "Open for", "New"))
                          + "</tr>")
-            for entry in section.open[:max_rows]:
+            for entry in section.open.head(max_rows):
                 place = entry.place
                 days = entry.open_days(report.generated)
-                row = (f"{place.account_id} {place.account_name}", place.region, entry.finding["severity"],
+                row = (f"{place.account_id} {place.account_name}", place.region, entry.severity,
                        entry.line, f"{days} days" if days is not None else "", "new" if entry.is_new else "")
                 parts.append("<tr>" + "".join(f"<td {cell}>{e(str(v))}</td>" for v in row) + "</tr>")
             parts.append("</table>")
@@ -84,12 +84,12 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple
                              "lists them all.</p>")
         if section.resolved:
             parts.append("<p>Resolved since the previous run:</p><ul>")
-            parts += [f"<li>{e(' '.join(x.place))}: {e(x.line)}</li>" for x in section.resolved[:max_rows]]
+            parts += [f"<li>{e(' '.join(x.place))}: {e(x.line)}</li>" for x in section.resolved.head(max_rows)]
             parts.append("</ul>")
     if not report.sections:
         parts.append("<p>No findings.</p>")
     body = "<html><body style=\"font-family:sans-serif\">" + "\n".join(parts) + "</body></html>"
-    return report.headline(), body, render(report)
+    return report.headline(), body, render(report, max_per_plugin=max_rows)
 
 
 def send(report: Report, settings: EmailSettings, *, clients: Clients | None = None) -> None:

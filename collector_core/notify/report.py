@@ -1,15 +1,29 @@
 """The report every channel renders: findings grouped by plugin, what is new and resolved, the
 accounts whose scans cannot be vouched for, and the mutes that have expired. A model only: it
-reads nothing and renders nothing (notify.build fills it; text, slack and email render it)."""
+reads nothing and renders nothing (notify.build fills it; text, slack and email render it).
+
+Its memory does not grow with the table: each list of entries keeps its first few in memory and
+the rest in a temporary file, so a report over hundreds of thousands of findings fits a small
+Lambda. Channels read the first entries (``head``) or stream them all (iteration).
+"""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import io
+import os
+import pickle
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
-from collector_core.findings import open_days
+from collector_core.collector import SEVERITIES
+from collector_core.findings import parse_time
 from collector_core.notify.mutes import Mute
+
+#: Entries of one list held in memory; the rest wait in a temporary file.
+IN_MEMORY = 200
 
 
 class Place(NamedTuple):
@@ -24,21 +38,82 @@ class Place(NamedTuple):
 class Entry:
     """One finding as the report shows it."""
 
-    finding: Mapping[str, Any]  # the public finding schema
+    plugin: str
+    account_id: str
+    account_name: str
+    region: str
+    resource_id: str
+    severity: str
     line: str  # the plugin's one-line rendering (its `format`, else the summary)
-    is_new: bool = False  # first seen in the account's latest run
-    mute: Mute | None = None
-    stored_mute: str | None = None  # the mark the table holds now, if any
+    first_seen: str | None = None
+    is_new: bool = False  # first seen in this run
+    mute_reason: str | None = None  # the mute that leaves it out of messages, if any
 
     @property
     def place(self) -> Place:
         """Account id, account name and region."""
-        f = self.finding
-        return Place(f["account_id"], f.get("account_name") or f["account_id"], f["region"])
+        return Place(self.account_id, self.account_name, self.region)
 
     def open_days(self, now: dt.datetime) -> int | None:
         """Whole days since first seen."""
-        return open_days(self.finding, now)
+        first = parse_time(self.first_seen)
+        return None if first is None else max(0, (now - first).days)
+
+
+class EntryList:
+    """Entries in the order added: the first IN_MEMORY in memory, the rest in a temporary file."""
+
+    def __init__(self) -> None:
+        self._head: list[Entry] = []
+        self._spill: IO[bytes] | None = None
+        self._count = 0
+
+    def append(self, entry: Entry) -> None:
+        """Add one entry at the end."""
+        self._count += 1
+        if len(self._head) < IN_MEMORY:
+            self._head.append(entry)
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the report)
+        pickle.dump(entry, self._spill, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def head(self, count: int) -> list[Entry]:
+        """The first ``count`` entries."""
+        if count <= len(self._head):
+            return self._head[:count]
+        return [entry for entry, _ in zip(self, range(count), strict=False)]
+
+    def __iter__(self) -> Iterator[Entry]:
+        yield from self._head
+        if self._spill is None:
+            return
+        self._spill.flush()
+        spill = io.BufferedReader(_Reader(self._spill.fileno()))  # its own offset: iterations may nest
+        for _ in range(self._count - len(self._head)):
+            yield pickle.load(spill)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+
+class _Reader(io.RawIOBase):
+    """Reads a file from the start by position, leaving the file's own offset to its writer."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd, self._at = fd, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self._fd, len(buffer), self._at)
+        buffer[: len(data)] = data
+        self._at += len(data)
+        return len(data)
 
 
 @dataclass
@@ -46,14 +121,17 @@ class PluginSection:
     """A collector's part of the report."""
 
     plugin: str
-    open: list[Entry] = field(default_factory=list)  # unmuted, by account, region, severity
-    resolved: list[Entry] = field(default_factory=list)
-    muted: list[Entry] = field(default_factory=list)
+    open: EntryList = field(default_factory=EntryList)  # unmuted, by account, region, severity
+    resolved: EntryList = field(default_factory=EntryList)
+    muted: EntryList = field(default_factory=EntryList)
+    new_count: int = 0  # open findings first seen in this run
+    severities: Counter[str] = field(default_factory=Counter)  # open findings by severity
 
-    @property
-    def new_count(self) -> int:
-        """Open findings first seen in this run."""
-        return sum(1 for e in self.open if e.is_new)
+    def add_open(self, entry: Entry) -> None:
+        """Count and keep one open finding."""
+        self.open.append(entry)
+        self.new_count += entry.is_new
+        self.severities[entry.severity] += 1
 
 
 @dataclass(frozen=True)
@@ -72,10 +150,15 @@ class Report:
 
     generated: dt.datetime
     run_id: str | None
-    accounts: int  # accounts the run covered (or that ever reported, without a run record)
+    accounts: int  # accounts the run covered (or that have state, without a run)
+    run_seq: int | None = None
     sections: list[PluginSection] = field(default_factory=list)
     problems: list[AccountProblem] = field(default_factory=list)
     expired_mutes: list[Mute] = field(default_factory=list)
+    open_by_account: Counter[tuple[str, str]] = field(default_factory=Counter)  # (account, plugin) -> open
+    account_names: dict[str, str] = field(default_factory=dict)
+    #: Muted marks the table should change: (entry, the mute's reason, or None to unmark).
+    mute_changes: list[tuple[Entry, str | None]] = field(default_factory=list)
 
     @property
     def open(self) -> int:
@@ -96,6 +179,13 @@ class Report:
     def muted(self) -> int:
         """Open findings left out of the messages by a mute."""
         return sum(len(s.muted) for s in self.sections)
+
+    def severities(self) -> dict[str, int]:
+        """Open findings by severity, most severe first."""
+        total: Counter[str] = Counter()
+        for section in self.sections:
+            total.update(section.severities)
+        return {s: total[s] for s in reversed(SEVERITIES)}
 
     def headline(self) -> str:
         """Totals in one line: the Slack header, the email subject, the first line on stdout."""

@@ -106,14 +106,15 @@ def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> 
         if not (section.open or section.resolved):
             continue
         lines = [f"*{escape(section_title(section))}*"]
-        lines += _grouped(section.open[:max_lines], report)
+        shown_open = section.open.head(max_lines)
+        lines += _grouped(shown_open, report)
         if len(section.open) > max_lines:
-            rest = section.open[max_lines:]
-            lines.append(f"…and {len(rest)} more ({sum(e.is_new for e in rest)} new); "
+            rest, rest_new = len(section.open) - max_lines, section.new_count - sum(e.is_new for e in shown_open)
+            lines.append(f"…and {rest} more ({rest_new} new); "
                          f"`aws-collector findings --plugin {section.plugin}` lists them all")
         if section.resolved:
             lines.append("_Resolved since the previous run:_")
-            shown = section.resolved[:MAX_RESOLVED_PER_PLUGIN]
+            shown = section.resolved.head(MAX_RESOLVED_PER_PLUGIN)
             lines += [f"• ~{escape(_where(e))}: {escape(e.line)}~" for e in shown]
             if len(section.resolved) > MAX_RESOLVED_PER_PLUGIN:
                 lines.append(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")
@@ -138,7 +139,7 @@ def _grouped(entries: Iterable[Entry], report: Report) -> list[str]:
         days = entry.open_days(report.generated)
         age = f" _(open {days} d)_" if days else ""
         new = ":new: " if entry.is_new else ""
-        lines.append(f"• {new}`{entry.finding['severity']}` {escape(entry.line)}{age}")
+        lines.append(f"• {new}`{entry.severity}` {escape(entry.line)}{age}")
     return lines
 
 

@@ -7,26 +7,33 @@ from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
 
 
-def render(report: Report) -> str:
-    """The whole report, grouped by plugin, then account and region."""
-    lines = [report.headline()]
+def render(report: Report, *, max_per_plugin: int | None = None) -> str:
+    """The whole report as one string (``max_per_plugin``: open findings listed per plugin)."""
+    return "\n".join(lines(report, max_per_plugin=max_per_plugin))
+
+
+def lines(report: Report, *, max_per_plugin: int | None = None) -> Iterator[str]:
+    """The report line by line, grouped by plugin, then account and region: streams the findings."""
+    yield report.headline()
     if report.run_id:
-        lines.append(f"run {report.run_id}, {report.accounts} account{'s' if report.accounts != 1 else ''}")
+        yield f"run {report.run_id}, {report.accounts} account{'s' if report.accounts != 1 else ''}"
     if report.problems:
-        lines += ["", "Incomplete scans (their earlier findings stay open):"]
-        lines += [f"  {p.account_id} {p.account_name}: {p.status}, {p.detail}" for p in report.problems]
+        yield from ["", "Incomplete scans (their earlier findings stay open):"]
+        yield from (f"  {p.account_id} {p.account_name}: {p.status}, {p.detail}" for p in report.problems)
     if report.expired_mutes:
-        lines += ["", "Mutes that have expired (their findings are reported again):"]
-        lines += [f"  {mute_rules.describe(m)}" for m in report.expired_mutes]
+        yield from ["", "Mutes that have expired (their findings are reported again):"]
+        yield from (f"  {mute_rules.describe(m)}" for m in report.expired_mutes)
     for section in report.sections:
-        lines += ["", f"== {section_title(section)}"]
-        lines += list(_grouped(section.open, report))
+        yield from ["", f"== {section_title(section)}"]
+        shown = section.open if max_per_plugin is None else section.open.head(max_per_plugin)
+        yield from _grouped(shown, report)
+        if max_per_plugin is not None and len(section.open) > max_per_plugin:
+            yield f"  …and {len(section.open) - max_per_plugin} more: aws-collector findings --plugin {section.plugin}"
         if section.resolved:
-            lines.append("  resolved since the previous run:")
-            lines += [f"    {' '.join(e.place)}: {e.line}" for e in section.resolved]
+            yield "  resolved since the previous run:"
+            yield from (f"    {' '.join(e.place)}: {e.line}" for e in section.resolved)
     if not report.sections:
-        lines += ["", "No findings."]
-    return "\n".join(lines)
+        yield from ["", "No findings."]
 
 
 def _grouped(entries: Iterable[Entry], report: Report) -> Iterator[str]:
@@ -42,4 +49,4 @@ def entry_text(entry: Entry, report: Report) -> str:
     """``NEW  high     <line>  (open 40 days)``."""
     days = entry.open_days(report.generated)
     age = f"  (open {days} day{'s' if days != 1 else ''})" if days else ""
-    return f"{'NEW ' if entry.is_new else '    '} {entry.finding['severity']:<8} {entry.line}{age}"
+    return f"{'NEW ' if entry.is_new else '    '} {entry.severity:<8} {entry.line}{age}"

@@ -15,7 +15,8 @@ from collector_core.collector import Account
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
 from collector_core.runtime.clients import Clients, home_region
-from collector_core.runtime.messages import AccountResult, WorkerEvent
+from collector_core.runtime.events import WorkerEvent
+from collector_core.runtime.results import AccountResult
 from collector_core.store import Store
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class RunResult:
     """A run as the director sees it."""
 
     run_id: str
+    run_seq: int
     events: list[WorkerEvent]
     results: list[AccountResult] | None = None  # None: workers run elsewhere (Lambda)
     errors: list[str] = field(default_factory=list)
@@ -44,12 +46,15 @@ class RunResult:
         return bool(self.errors) or any(r.status != "ok" for r in self.results or [])
 
 
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """Sortable by time, unique across concurrent runs.
+#: How long after its start a run may be closed by the sweep if accounts are still silent: a worker
+#: event may wait in Lambda's queue up to an hour (maximumEventAge) and run twice (one retry) for
+#: up to 15 minutes each. serverless.yml derives RUN_DEADLINE_SECONDS from the same settings.
+DEFAULT_DEADLINE_SECONDS = 3600 + 2 * 900 + 300
 
-    Microseconds, because read-time resolution orders runs by id: two runs in the same second
-    (back to back from a laptop) must still sort in the order they started.
-    """
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A name for a run a person can read: its start time (UTC, to the microsecond) and a random
+    suffix. Runs are ordered by ``run_seq``, which the table hands out, never by this name."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(3)}"
 
@@ -70,13 +75,14 @@ def resolve_accounts(config: Config, clients: Clients) -> list[Account]:
 
 
 def plan_run(
-    config: Config, registry: Registry, accounts: Iterable[Account], run_id: str
+    config: Config, registry: Registry, accounts: Iterable[Account], run_id: str, run_seq: int
 ) -> list[WorkerEvent]:
     """One event per account with its regions and its enabled collectors' merged options."""
     metrics = config.metrics.to_doc()
     return [
         WorkerEvent(
             run_id=run_id,
+            run_seq=run_seq,
             account=account,
             regions=config.regions_for(account.id),
             collectors=config.collectors_for(account.id, registry),
@@ -85,6 +91,7 @@ def plan_run(
             external_id=config.external_id,
             ttl_days=config.ttl_days,
             metrics=metrics,
+            scan_threads=config.scan_threads,
         )
         for account in accounts
     ]
@@ -98,14 +105,16 @@ def run(
     clients: Clients,
     store: Store,
     run_id: str | None = None,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
 ) -> RunResult:
     """Resolve accounts, record the run, and hand one event per account to the invoker."""
-    run_id = run_id or new_run_id()
+    now = dt.datetime.now(dt.timezone.utc)
+    run_id = run_id or new_run_id(now)
     log = get_logger(run=run_id)
     accounts = resolve_accounts(config, clients)
-    events = plan_run(config, registry, accounts, run_id)
-    store.start_run(run_id, [e.account.id for e in events], now=dt.datetime.now(dt.timezone.utc),
-                    ttl_days=config.ttl_days)
-    log.info("run_started", accounts=len(events))
+    run = store.start_run(run_id, [a.id for a in accounts], now=now, ttl_days=config.ttl_days,
+                          deadline=now + dt.timedelta(seconds=deadline_seconds))
+    events = plan_run(config, registry, accounts, run_id, run.run_seq)
+    log.info("run_started", accounts=len(events), run_seq=run.run_seq)
     results = invoker.invoke(events)
-    return RunResult(run_id=run_id, events=events, results=results)
+    return RunResult(run_id=run_id, run_seq=run.run_seq, events=events, results=results)

@@ -12,8 +12,9 @@ from collector_core.errors import error_of
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
 from collector_core.runtime.clients import Clients
-from collector_core.runtime.messages import AccountResult, Failure, WorkerEvent, relay_payload
-from collector_core.runtime.worker import run_account
+from collector_core.runtime.events import WorkerEvent, relay_payload
+from collector_core.runtime.results import AccountResult, Failure
+from collector_core.runtime.worker import RunComplete, run_account
 from collector_core.store import Store
 
 
@@ -29,7 +30,7 @@ class LocalInvoker:
         concurrency: int = 8,
         timeout: float | None = None,
         on_result: Callable[[AccountResult], None] | None = None,
-        on_run_complete: Callable[[str], None] | None = None,
+        on_run_complete: RunComplete | None = None,
     ) -> None:
         self.registry = registry
         self.clients = clients

@@ -1,32 +1,42 @@
-"""What a worker records while it runs: its scans, its failures and what it wrote, from many threads."""
+"""What a worker records while it runs: its scans, its failures and what it wrote, from many threads.
+
+Once sealed, the ledger ignores everything: a collector still running past the worker's deadline
+can change nothing in the result that was recorded.
+"""
 from __future__ import annotations
 
+import copy
 import threading
 
-from collector_core.errors import error_of
-from collector_core.runtime.messages import AccountResult, Failure, Scan, WorkerEvent
+from collector_core.errors import error_of, shorten
+from collector_core.runtime.events import WorkerEvent
+from collector_core.runtime.results import AccountResult, Failure, Scan
 
 
 class Ledger:
-    """One account's AccountResult, changed only under one lock."""
+    """One account's AccountResult, changed only under one lock, until sealed."""
 
     def __init__(self, event: WorkerEvent) -> None:
-        self.result = AccountResult(run_id=event.run_id, account=event.account)
+        self.result = AccountResult(run_id=event.run_id, account=event.account, run_seq=event.run_seq)
         self._lock = threading.Lock()
         self._spoiled: set[tuple[str, str]] = set()  # places whose findings were not all stored
+        self._abandoned: set[int] = set()  # scans cut off at the deadline, by id
+        self._sealed = False
 
     def begin_scan(self, region: str, plugin: str) -> Scan:
         """A new scan of a collector in a region (or "global"), not yet successful."""
         scan = Scan(region=region, plugin=plugin)
         with self._lock:
-            self.result.scans.append(scan)
+            if not self._sealed:
+                self.result.scans.append(scan)
         return scan
 
     def fail(self, region: str, plugin: str, error: str, message: str) -> Failure:
         """Record a failure by name ("-" where it is not about one region or collector)."""
-        failure = Failure(self.result.account.id, region, plugin, error, message)
+        failure = Failure(self.result.account.id, region, plugin, error, shorten(message))
         with self._lock:
-            self.result.errors.append(failure)
+            if not self._sealed:
+                self.result.add_failure(failure)
         return failure
 
     def fail_with(self, region: str, plugin: str, exc: BaseException) -> Failure:
@@ -36,7 +46,14 @@ class Ledger:
     def finish(self, scan: Scan, ok: bool) -> None:
         """A scan ran to its end: successful unless it or the writer found a problem."""
         with self._lock:
-            scan.ok = ok and (scan.region, scan.plugin) not in self._spoiled
+            if not self._sealed and id(scan) not in self._abandoned:
+                scan.ok = ok and (scan.region, scan.plugin) not in self._spoiled
+
+    def abandon(self, scan: Scan) -> None:
+        """A scan cut off at the deadline: whatever it does later, it stays unsuccessful."""
+        with self._lock:
+            self._abandoned.add(id(scan))
+            scan.ok = False
 
     def unresolvable(self, places: set[tuple[str, str]]) -> None:
         """A scan whose findings were not all stored must not resolve the old ones."""
@@ -46,7 +63,17 @@ class Ledger:
                 if (scan.region, scan.plugin) in places:
                     scan.ok = False
 
-    def written(self, count: int) -> None:
-        """Count findings stored."""
+    def wrote(self, stored: bool) -> None:
+        """Count one finding written, or superseded by a newer attempt's."""
         with self._lock:
-            self.result.written += count
+            if stored:
+                self.result.written += 1
+            else:
+                self.result.superseded += 1
+
+    def seal(self) -> AccountResult:
+        """The result as it stands, kept from any later change."""
+        with self._lock:
+            self._sealed = True
+            self.result = copy.deepcopy(self.result)
+            return self.result

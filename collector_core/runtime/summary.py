@@ -16,6 +16,7 @@ def render_summary(result: RunResult, registry: Registry, seconds: float) -> str
             by_plugin[plugin] = by_plugin.get(plugin, 0) + n
     statuses = {s: sum(1 for r in results if r.status == s) for s in ("ok", "partial", "failed")}
     errors = [e for r in results for e in r.errors]
+    error_total = sum(r.error_total for r in results)
     lines = [
         f"Run {result.run_id}: {len(results)} accounts, {len(regions)} regions, "
         f"{sum(by_plugin.values())} findings in {seconds:.1f} s",
@@ -26,9 +27,14 @@ def render_summary(result: RunResult, registry: Registry, seconds: float) -> str
     incomplete = [r.account.id for r in results if not r.complete]
     if incomplete:
         lines.append(f"  incomplete (deadline reached): {', '.join(incomplete)}")
-    if errors:
-        lines.append(f"  errors ({len(errors)}):")
+    if error_total:
+        lines.append(f"  errors ({error_total}):")
         lines += [f"    {e.account_id} {e.region} {e.plugin}: {e.error}: {e.message}" for e in errors]
+        for r in results:
+            if r.error_total > len(r.errors):  # a flood of failures is counted, not listed
+                counts = ", ".join(f"{p} {code} x{n}" for p, codes in sorted(r.error_counts.items())
+                                   for code, n in sorted(codes.items()))
+                lines.append(f"    {r.account.id}: {r.error_total - len(r.errors)} more ({counts})")
     for failure in registry.failures:
         lines.append(f"  plugin {failure.plugin.name} ({failure.plugin.distribution}) failed to "
                      f"{failure.stage}: {failure.error}")

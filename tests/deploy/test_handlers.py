@@ -20,7 +20,7 @@ from collector_core.demo.simulate import seed_organization
 from collector_core.findings import current_findings
 from collector_core.runtime import director
 from collector_core.runtime.clients import Clients
-from collector_core.runtime.messages import EventError, WorkerEvent
+from collector_core.runtime.events import EventError, WorkerEvent
 from collector_core.store import Store
 
 REGIONS = ["us-east-1"]
@@ -182,7 +182,7 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
 
     def fake_run_account(event: WorkerEvent, *, deadline: float, **_: Any) -> Any:
         seen["left"] = deadline - time.monotonic()
-        from collector_core.runtime.messages import AccountResult
+        from collector_core.runtime.results import AccountResult
 
         return AccountResult(run_id=event.run_id, account=event.account)
 

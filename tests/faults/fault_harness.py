@@ -11,7 +11,7 @@ from proxy import FaultProxy
 from collector_core.collector import Account
 from collector_core.config.load import parse_config
 from collector_core.demo.simulate import Expected, SimulatedOrg
-from collector_core.findings import TableContents, current_findings
+from collector_core.findings import AccountState, current_findings
 from collector_core.plugins import Registry, load_plugins
 from collector_core.runtime import director
 from collector_core.runtime.clients import Clients
@@ -74,32 +74,36 @@ class Faults:
         return parse_config(doc, "faults.yaml", self.registry)
 
     def run(self, config: Any = None, *, clients: Clients | None = None, timeout: float | None = 60,
-            registry: Registry | None = None, store_attempts: int = 10) -> RunResult:
+            registry: Registry | None = None) -> RunResult:
         """Director and in-process workers, every AWS call through the proxy."""
         config = config or self.config()
         registry = registry or self.registry
         clients = clients or self.clients()
-        store = Store(config.table, clients.client("dynamodb", "us-east-1"),
-                      max_attempts=store_attempts, backoff=0.02)
+        store = Store(config.table, clients.client("dynamodb", "us-east-1"))
         with self.proxy.rules_off():
             store.ensure_table()
         invoker = LocalInvoker(registry=registry, clients=clients, store=store, timeout=timeout)
         return director.run(config, registry, invoker, clients=clients, store=store)
 
-    def contents(self) -> TableContents:
-        """What the table holds, read from moto directly (no faults)."""
-        return Store(self.table, direct_client("dynamodb", self.org.endpoint)).read()
+    def store(self) -> Store:
+        """The table, read from moto directly (no faults)."""
+        return Store(self.table, direct_client("dynamodb", self.org.endpoint))
+
+    def states(self) -> list[AccountState]:
+        """Every account's state in the table."""
+        store = self.store()
+        return list(store.account_states([a for a, _ in store.accounts()]))
 
     def stored(self) -> list[tuple[str, str, str, str]]:
         """(plugin, account, region, resource) of every stored finding, duplicates kept."""
         return [(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-                for f in (s.finding for s in self.contents().findings)]
+                for state in self.states() for f in (s.finding for s in state.findings)]
 
     def current(self) -> set[Expected]:
         """The current findings, as a user would list them."""
         now = dt.datetime.now(dt.UTC)
         return {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-                for f in current_findings(self.contents(), now)}
+                for state in self.states() for f in current_findings(state, now)}
 
     def expected(self, *, accounts: list[Account] | None = None,
                  regions: tuple[str, ...] | None = None) -> set[Expected]:

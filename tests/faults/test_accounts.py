@@ -29,7 +29,7 @@ def test_an_account_whose_role_cannot_be_assumed_fails_alone(faults: Faults, fig
     assert all(by_account[a.id].status == "ok" for a in others)
     assert faults.current() == faults.expected(accounts=others)
     # The failure is on record in the table (for the report) and in the run summary.
-    record = next(r for r in faults.contents().account_runs if r.account_id == denied.id)
+    (record,) = next(s for s in faults.states() if s.account_id == denied.id).attempts
     assert record.status == "failed" and [e["error"] for e in record.result["errors"]] == ["AccessDenied"]
     summary = render_summary(result, faults.registry, 1.0)
     assert f"{denied.id} - -: AccessDenied" in summary and "2 ok, 0 partial, 1 failed" in summary

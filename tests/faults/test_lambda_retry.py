@@ -1,10 +1,11 @@
 """Scenario 6: a worker killed mid-write, then invoked again with the same event (Lambda's retry).
 
-The worker is a real subprocess running the Lambda handler; the proxy lets two batch writes
-through and holds the third, and the test kills the process with SIGKILL while it waits.
+The worker is a real subprocess running the Lambda handler; the proxy lets 50 finding writes
+through and holds the rest, and the test kills the process with SIGKILL while they wait.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -15,13 +16,13 @@ from typing import Any
 
 import boto3
 from fault_harness import EXTERNAL_ID, Faults, Leaks, direct_client
-from proxy import Rule
+from proxy import Call, Rule
 
 from collector_core.collector import Account
-from collector_core.runtime.messages import WorkerEvent
+from collector_core.runtime.events import WorkerEvent
 from collector_core.store import Store
 
-VOLUMES = 110  # five batches of 25 (the last one short)
+VOLUMES = 110
 WORKER = """
 import json, sys
 from collector_core import handlers
@@ -55,8 +56,12 @@ def start_worker(event: WorkerEvent, proxy_url: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def findings(store: Store) -> list[dict[str, Any]]:
-    return [dict(s.finding) for s in store.read().findings]
+def findings(store: Store, account: Account) -> list[dict[str, Any]]:
+    return [dict(s.finding) for s in store.account_state(account.id).findings]
+
+
+def finding_put(call: Call) -> bool:
+    return json.loads(call.body or b"{}").get("Item", {}).get("kind", {}).get("S") == "finding"
 
 
 def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
@@ -65,24 +70,25 @@ def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
     account, volumes = seed_account(faults.org.endpoint)
     store = Store(faults.table, direct_client("dynamodb", faults.org.endpoint))
     store.ensure_table()
-    event = WorkerEvent(run_id="20260101T000000Z-retry1", account=account, regions=["us-east-1"],
+    run = store.start_run("20260101T000000Z-retry1", [account.id], now=dt.datetime.now(dt.timezone.utc),
+                          ttl_days=7, deadline=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    event = WorkerEvent(run_id=run.run_id, run_seq=run.run_seq, account=account, regions=["us-east-1"],
                         collectors={"unattached_ebs": {}}, table=faults.table,
                         role_name="aws-collector-readonly", external_id=EXTERNAL_ID)
-    faults.proxy.add(Rule("hang", operation="BatchWriteItem", after=2, seconds=60))
+    faults.proxy.add(Rule("hang", operation="PutItem", when=finding_put, after=50, seconds=60))
 
     first = start_worker(event, faults.proxy.url)
     deadline = time.monotonic() + 60
-    while not faults.proxy.count(operation="BatchWriteItem", outcome="hung"):
+    while not faults.proxy.count(operation="PutItem", outcome="hung"):
         assert first.poll() is None and time.monotonic() < deadline, first.communicate()
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     out, err = first.communicate(timeout=10)
     leaks.add(out + err)
     assert first.returncode == -signal.SIGKILL
-    before = {i["resource_id"]: i["first_seen"] for i in findings(store)}
+    before = {i["resource_id"]: i["first_seen"] for i in findings(store, account)}
     assert len(before) == 50 and set(before) < volumes
-    runs = store.read().account_runs
-    assert not runs, "the killed worker recorded a result"
+    assert not store.account_state(account.id).attempts, "the killed worker recorded a result"
 
     faults.proxy.clear()
     first_second = max(before.values())
@@ -95,7 +101,7 @@ def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
     result = json.loads(out)
     assert result["status"] == "ok" and result["written"] == VOLUMES
 
-    after = findings(store)
+    after = findings(store, account)
     assert len(after) == VOLUMES and {i["resource_id"] for i in after} == volumes
     assert all(i["run_id"] == event.run_id for i in after)
     for item in after:
@@ -103,6 +109,7 @@ def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
             assert item["first_seen"] == before[item["resource_id"]] < item["last_seen"], item
         else:
             assert item["first_seen"] == item["last_seen"] > first_second, item
-    figures.update(batches_before_kill=2, findings_written_before_kill=len(before),
+    assert store.run(run.run_seq).done == 1  # the retry completed the run  # type: ignore[union-attr]
+    figures.update(findings_written_before_kill=len(before),
                    findings_after_retry=len(after), expected=VOLUMES, duplicates=len(after) - len(volumes),
                    first_seen_preserved=sum(1 for i in after if i["resource_id"] in before))

@@ -60,7 +60,7 @@ def test_failing_regions_are_recorded_by_name_and_the_rest_lands(
     stored = faults.stored()
     assert len(stored) == len(set(stored))
     assert faults.current() == faults.expected()
-    rescanned = {s.finding["resource_id"] for s in faults.contents().findings
+    rescanned = {s.finding["resource_id"] for state in faults.states() for s in state.findings
                  if s.finding["run_id"] == second.run_id}
     assert rescanned == {e[3] for e in faults.expected() if e[2] != DENIED}
 
@@ -74,7 +74,7 @@ def test_failing_regions_are_recorded_by_name_and_the_rest_lands(
     out = io.StringIO()
     sent = notify(NotifySettings(stdout=True), mutes=(), registry=faults.registry, clients=faults.clients(),
                   store=Store(config.table, direct_client("dynamodb", faults.org.endpoint)),
-                  run_id=second.run_id, out=out)
+                  run_seq=second.run_seq, out=out)
     report = out.getvalue()
     assert sent.ok and len(sent.report.problems) == len(faults.org.accounts)
     for result in results:

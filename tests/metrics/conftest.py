@@ -10,14 +10,14 @@ from loopback import running
 from metrics_listeners import Received
 
 from collector_core.collector import Account
-from collector_core.runtime.messages import AccountResult, Failure, Scan
+from collector_core.runtime.results import AccountResult, Failure, Scan
 
 
 @pytest.fixture
 def account_result() -> AccountResult:
     """Two regions of unattached_ebs, a global iam_key_age, one failed scan and an account-level error."""
     account = Account("111111111111", "prod")
-    return AccountResult(
+    result = AccountResult(
         run_id="20250602T120000Z-abc123",
         account=account,
         regions=["us-east-1", "eu-west-1"],
@@ -26,12 +26,12 @@ def account_result() -> AccountResult:
             Scan("eu-west-1", "unattached_ebs", findings=0, api_calls=1, seconds=0.5, ok=False),
             Scan("global", "iam_key_age", findings=2, api_calls=4, seconds=1.5, ok=True),
         ],
-        errors=[
-            Failure(account.id, "eu-west-1", "unattached_ebs", "AccessDenied", "no"),
-            Failure(account.id, "eu-west-1", "unattached_ebs", "WriteFailed", "vol-1: throttled"),
-            Failure(account.id, "ap-south-1", "-", "DeadlineExceeded", "stopped"),
-        ],
     )
+    for failure in [Failure(account.id, "eu-west-1", "unattached_ebs", "AccessDenied", "no"),
+                    Failure(account.id, "eu-west-1", "unattached_ebs", "WriteFailed", "vol-1: throttled"),
+                    Failure(account.id, "ap-south-1", "-", "DeadlineExceeded", "stopped")]:
+        result.add_failure(failure)
+    return result
 
 
 @pytest.fixture

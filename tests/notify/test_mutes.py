@@ -17,7 +17,7 @@ MUTE = {"plugin": SG, "account": PROD.id, "resource": "sg-0abc*", "reason": "pub
 
 
 def stored(store: Store, resource: str) -> StoredFinding:
-    (found,) = [s for s in store.read().findings if s.finding["resource_id"] == resource]
+    (found,) = [s for s in store.account_state(PROD.id).findings if s.finding["resource_id"] == resource]
     return found
 
 

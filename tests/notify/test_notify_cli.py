@@ -75,7 +75,7 @@ def test_run_reports_once_at_the_end_then_new_and_resolved_after_a_second_run(
     cfg = load_config(str(config), registry)
     clients = Clients()
     store = Store.open(cfg.table, clients)
-    latest = store.runs(1)[0].run_id
+    latest = store.runs(1)[0].run_seq
     assert notify_run_complete(latest, cfg.notify, mutes=cfg.mute, registry=registry, store=store,
                                clients=clients) is None
 

@@ -6,20 +6,19 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from notify_helpers import NOW, PROD, SANDBOX, account_run, contents, finding, run_record
+from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, report_of, run_record
 
 from collector_core.collector import Collector, Scope
-from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
 from collector_core.notify.text import render
 from collector_core.plugins import PluginSpec, Registry
-from collector_core.runtime.messages import Failure
+from collector_core.runtime.results import Failure
 
 EBS, SG = "unattached_ebs", "open_security_groups"
 
 
 def ids(entries: list[Any]) -> list[str]:
-    return [e.finding["resource_id"] for e in entries]
+    return [e.resource_id for e in entries]
 
 
 def two_runs() -> list[Any]:
@@ -37,7 +36,7 @@ def two_runs() -> list[Any]:
 
 
 def test_new_and_resolved_are_relative_to_the_previous_run() -> None:
-    report = build_report(contents(two_runs()), now=NOW)
+    report = report_of(two_runs(), now=NOW)
 
     (section,) = report.sections
     assert ids(section.open) == ["vol-kept", "vol-new"]
@@ -45,7 +44,7 @@ def test_new_and_resolved_are_relative_to_the_previous_run() -> None:
     assert ids(section.resolved) == ["vol-gone"]  # once: vol-long-gone was news last time
     assert (report.open, report.new, report.resolved) == (2, 1, 1)
     assert report.headline() == "aws-collector: 2 open findings (1 new, 1 resolved)"
-    assert section.open[0].open_days(NOW) == 40
+    assert section.open.head(1)[0].open_days(NOW) == 40
     assert report.problems == []
 
 
@@ -59,7 +58,7 @@ def test_a_failed_region_resolves_nothing_and_a_silent_account_is_named() -> Non
         finding(PROD, "eu-west-1", EBS, "vol-old", run="r1"),
         finding(SANDBOX, "us-east-1", SG, "sg-old", run="r1"),
     ]
-    report = build_report(contents(items), now=NOW)
+    report = report_of(items, now=NOW)
 
     assert sorted(ids([e for s in report.sections for e in s.open])) == ["sg-old", "vol-old"]
     assert report.resolved == 0
@@ -78,7 +77,7 @@ def test_a_deadline_cut_account_is_incomplete() -> None:
     items = [run_record("r1", [PROD]),
              account_run(PROD, "r1", [("us-east-1", EBS)], complete=False,
                          errors=[Failure(PROD.id, "eu-west-1", "-", "DeadlineExceeded", "stopped")])]
-    (problem,) = build_report(contents(items), now=NOW).problems
+    (problem,) = report_of(items, now=NOW).problems
     assert problem.status == "incomplete"
     assert "DeadlineExceeded" in problem.detail
 
@@ -87,7 +86,7 @@ def test_expired_items_are_left_out_even_before_dynamodb_deletes_them() -> None:
     items = [run_record("r1", [PROD]), account_run(PROD, "r1", []),
              finding(PROD, "us-east-1", EBS, "vol-expired", run="r1", now=NOW - dt.timedelta(days=8)),
              finding(PROD, "us-east-1", EBS, "vol-live", run="r1")]
-    report = build_report(contents(items), now=NOW)
+    report = report_of(items, now=NOW)
     assert ids(report.sections[0].open) == ["vol-live"]
 
 
@@ -99,7 +98,7 @@ def test_muted_findings_stay_out_of_the_message_and_an_expiry_is_announced_once(
     ]
     active = Mute(plugin=SG, reason="public bastion", account=PROD.id, resource="sg-0abc*",
                   expires=NOW.date())
-    report = build_report(contents(items), now=NOW, mutes=[active])
+    report = report_of(items, now=NOW, mutes=[active])
     sg = next(s for s in report.sections if s.plugin == SG)
     assert ids(sg.open) == ["sg-0def2"]
     assert ids(sg.muted) == ["sg-0abc1"]
@@ -108,13 +107,13 @@ def test_muted_findings_stay_out_of_the_message_and_an_expiry_is_announced_once(
 
     expired = Mute(plugin=SG, reason="public bastion", resource="sg-0abc*",
                    expires=NOW.date() - dt.timedelta(days=1))  # the day of the previous run r1
-    report = build_report(contents(items), now=NOW, mutes=[expired])
+    report = report_of(items, now=NOW, mutes=[expired])
     sg = next(s for s in report.sections if s.plugin == SG)
     assert ids(sg.open) == ["sg-0abc1", "sg-0def2"]
     assert report.expired_mutes == [expired]
     assert "Mutes that have expired" in render(report)
 
-    later = build_report(contents([*items, run_record("r3", [PROD], started=NOW + dt.timedelta(days=1))]),
+    later = report_of([*items, run_record("r3", [PROD], started=NOW + dt.timedelta(days=1))],
                          now=NOW + dt.timedelta(days=1), mutes=[expired])
     assert later.expired_mutes == []  # said once, in the first report after it expired
 
@@ -133,15 +132,15 @@ def test_a_collectors_format_hook_renders_its_lines_and_a_broken_one_falls_back(
     items = [run_record("r1", [PROD]), account_run(PROD, "r1", []),
              finding(PROD, "us-east-1", EBS, "vol-1", run="r1", details={"cost": 8}),
              finding(PROD, "us-east-1", SG, "sg-1", run="r1", summary="sg-1 is open to the world")]
-    report = build_report(contents(items), now=NOW, registry=registry)
-    lines = {s.plugin: s.open[0].line for s in report.sections}
+    report = report_of(items, now=NOW, registry=registry)
+    lines = {s.plugin: s.open.head(1)[0].line for s in report.sections}
     assert lines == {EBS: "vol-1 costs $8/month", SG: "sg-1 is open to the world"}
 
 
 def test_the_text_report_groups_by_plugin_then_account_and_region() -> None:
     items = [*two_runs(), account_run(SANDBOX, "r2", [("eu-west-1", EBS)]),
              finding(SANDBOX, "eu-west-1", EBS, "vol-sb", run="r2", severity="high")]
-    text = render(build_report(contents(items), now=NOW))
+    text = render(report_of(items, now=NOW))
     lines = text.splitlines()
     assert lines[0] == "aws-collector: 3 open findings (2 new, 1 resolved)"
     start = lines.index("== unattached_ebs: 3 open (2 new), 1 resolved")

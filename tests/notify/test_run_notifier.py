@@ -20,16 +20,16 @@ def test_a_runs_report_goes_out_once_and_a_scheduled_one_always(
                 finding(PROD, "us-east-1", "unattached_ebs", "vol-1", run="r1", now=now)])
     config = config_with(notify={"stdout": True})
 
-    def run_notifier_(run_id: str | None = None) -> dict[str, Any]:
+    def run_notifier_(run_seq: int | None = None) -> dict[str, Any]:
         return run_notifier(config.notify, mutes=config.mute, registry=load_plugins(), store=store,
-                            clients=Clients(), run_id=run_id)
+                            clients=Clients(), run_seq=run_seq)
 
-    first = run_notifier_("r1")
-    assert first == {"run_id": "r1", "sent": ["stdout"], "failures": [], "open": 1, "new": 1,
+    first = run_notifier_(1)
+    assert first == {"run_id": "r1", "run_seq": 1, "sent": ["stdout"], "failures": [], "open": 1, "new": 1,
                      "resolved": 0, "muted": 0, "incomplete_accounts": []}
     assert capsys.readouterr().out.startswith("aws-collector: 1 open finding (1 new, 0 resolved)")
 
-    again = run_notifier_("r1")  # e.g. a Lambda retry
+    again = run_notifier_(1)  # e.g. a Lambda retry
     assert again["sent"] == [] and again["skipped"] == "already sent for this run"
     assert "aws-collector: " not in capsys.readouterr().out
 

@@ -15,14 +15,13 @@ from notify_helpers import (
     SANDBOX,
     account_run,
     channels,
-    contents,
     finding,
+    report_of,
     run_record,
     table_with,
 )
 
 from collector_core import logs
-from collector_core.notify.build import build_report
 from collector_core.notify.channels import notify
 from collector_core.notify.slack import (
     HEADER_CHARS,
@@ -67,7 +66,7 @@ def all_text(message: dict[str, Any]) -> str:
 def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugin(
     http_listener: Listener,
 ) -> None:
-    report = build_report(contents(small_items()), now=NOW)
+    report = report_of(small_items(), now=NOW)
     send(report, SlackSettings(webhook_url=http_listener.url))
 
     (request,) = http_listener.received
@@ -86,7 +85,7 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
 def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
     http_listener.responses.append((429, {"Retry-After": "1"}, "rate_limited"))
     started = time.monotonic()
-    send(build_report(contents(small_items()), now=NOW), SlackSettings(webhook_url=http_listener.url))
+    send(report_of(small_items(), now=NOW), SlackSettings(webhook_url=http_listener.url))
 
     assert time.monotonic() - started >= 1.0
     first, second = http_listener.received
@@ -94,7 +93,7 @@ def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None
 
 
 def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_listener: Listener) -> None:
-    report = build_report(contents(big_items(per_plugin=150)), now=NOW)
+    report = report_of(big_items(per_plugin=150), now=NOW)
     messages = build_messages(report, max_lines=1000)  # list everything: forces several messages
     post(http_listener.url, messages, min_interval=0)
 
@@ -114,7 +113,7 @@ def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_lis
 
 
 def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listener) -> None:
-    report = build_report(contents(big_items(per_plugin=150)), now=NOW)
+    report = report_of(big_items(per_plugin=150), now=NOW)
     send(report, SlackSettings(webhook_url=http_listener.url, max_findings_per_plugin=20))
 
     text = "\n".join(all_text(r.json()) for r in http_listener.received)

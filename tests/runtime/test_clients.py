@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import threading
+from pathlib import Path
 from typing import Any
 
 import botocore.loaders
@@ -92,3 +93,13 @@ def test_builders_of_another_shape_leave_botocore_as_shipped(monkeypatch: pytest
     made = [clients.client("ec2", region) for region in REGIONS[:2]]
     assert made[0].meta.region_name == "us-east-1" and made[1].meta.region_name == "us-east-2"
     assert '"event": "botocore_patch_skipped"' in log.getvalue() and "reshaped" in log.getvalue()
+
+
+def test_the_lambda_package_pins_the_boto3_the_suite_runs_on() -> None:
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+
+    def pins(name: str) -> set[str]:
+        lines = (deploy / name).read_text().splitlines()
+        return {line for line in lines if line.startswith(("boto3==", "botocore=="))}
+
+    assert pins("requirements.txt") == pins("constraints.txt") and len(pins("constraints.txt")) == 2

@@ -12,7 +12,7 @@ from collector_core.config.load import parse_config
 from collector_core.plugins import load_plugins
 from collector_core.runtime.clients import Clients
 from collector_core.runtime.director import new_run_id, plan_run, resolve_accounts, run
-from collector_core.runtime.messages import WorkerEvent
+from collector_core.runtime.events import WorkerEvent
 from collector_core.store import Store
 
 
@@ -60,7 +60,7 @@ def test_plan_merges_defaults_plugins_and_account_overrides() -> None:
                          "iam_key_age": {"max_age_days": 7}}},
         ],
     }, "c.yaml", registry)
-    prod, sandbox = plan_run(config, registry, config.configured_accounts(), "run-1")
+    prod, sandbox = plan_run(config, registry, config.configured_accounts(), "run-1", 1)
     assert prod.regions == ["eu-west-1", "us-east-1"]
     assert prod.collectors == {"iam_key_age": {"max_age_days": 30},
                                "open_security_groups": {"allowed_ports": [80, 443]}}
@@ -88,11 +88,13 @@ def test_fan_out_hands_every_account_to_the_invoker_and_records_the_run() -> Non
         result = run(config, registry, recorder, clients=clients, store=store)
         assert [e.account.id for e in recorder.events] == [f"{i:012d}" for i in range(1, 6)]
         assert {e.run_id for e in recorder.events} == {result.run_id}
-        assert store.run_progress(result.run_id) == (0, 5)
+        run_record = store.run(result.run_seq)
+        assert run_record is not None and (run_record.done, run_record.expected) == (0, 5)
+        assert {e.run_seq for e in recorder.events} == {result.run_seq}
 
 
 def test_run_ids_sort_in_start_order_within_one_second() -> None:
-    # Resolution orders runs by id: a second run started 1 ms after the first must sort after it,
+    # Runs are ordered by the table's numbers; their names still read in the order they started,
     # whatever the random suffixes.
     start = dt.datetime(2026, 11, 23, 6, 0, 0, 500_000, tzinfo=dt.timezone.utc)
     for _ in range(50):

@@ -6,12 +6,12 @@ from loopback import Listener
 
 from collector_core.collector import Account
 from collector_core.runtime.clients import Clients
+from collector_core.runtime.events import WorkerEvent, relayed_events
 from collector_core.runtime.invokers import LambdaInvoker, Relay, relay_batches
-from collector_core.runtime.messages import WorkerEvent, relayed_events
 
 
 def events(count: int) -> list[WorkerEvent]:
-    return [WorkerEvent(run_id="run-1", account=Account(f"{100000000000 + i}", f"acct-{i}"),
+    return [WorkerEvent(run_id="run-1", run_seq=1, account=Account(f"{100000000000 + i}", f"acct-{i}"),
                         regions=["us-east-1"], collectors={"unattached_ebs": {}}, table="t",
                         role_name="r") for i in range(count)]
 

@@ -1,19 +1,21 @@
-"""The store: values go in and come back as they were, and tables written by earlier versions read."""
+"""The store: values go in and come back as they were, newer sightings win, and tables written by\n0.1 are migrated."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from collector_core.cli import main
 from collector_core.collector import Account, Finding
-from collector_core.findings import BadFinding, normalise
-from collector_core.store import Store
+from collector_core.findings import BadFinding, current_findings, normalise
+from collector_core.store import Store, TableError
 
-NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
 ACCOUNT = Account("111111111111", "prod")
 
 
@@ -31,32 +33,64 @@ def test_details_keep_their_types_through_the_table(store: Store) -> None:
                "text": "ünïcode ✓"}
     finding = normalise(Finding("vol-1", "a volume", "low", details))
     item = Store.finding_item(finding, plugin="unattached_ebs", account=ACCOUNT, region="us-east-1",
-                              run_id="r1", now=NOW, ttl_days=7, first_seen=None)
-    assert store.write_batch([item]) == []
-    (stored,) = store.read().findings
+                              run_id="r1", attempt=1, now=NOW, ttl_days=7, first_seen=None)
+    assert store.put_finding(item).stored
+    (stored,) = store.account_state(ACCOUNT.id).findings
     assert stored.finding["details"] == details
     assert type(stored.finding["details"]["size_gib"]) is int and type(stored.finding["details"]["cost"]) is float
     assert stored.finding["ttl"] == int(NOW.timestamp()) + 7 * 86400
+    assert (stored.seen_seq, stored.first_seq) == (1, 1)
 
 
-def test_a_table_written_by_an_earlier_version_reads_the_same(store: Store) -> None:
-    # Earlier versions stored details and a run's account list as JSON strings.
+def test_a_write_from_an_older_attempt_never_overwrites_a_newer_sighting(store: Store) -> None:
+    def item(attempt: int, summary: str) -> dict:
+        return Store.finding_item(Finding("vol-1", summary, "low"), plugin="unattached_ebs", account=ACCOUNT,
+                                  region="us-east-1", run_id=f"r{attempt}", attempt=attempt, now=NOW, ttl_days=7,
+                                  first_seen=None)
+
+    assert store.put_finding(item(5, "seen by attempt 5")).stored
+    assert not store.put_finding(item(4, "a late write of attempt 4")).stored
+    assert not store.put_finding_keeping_first_seen(item(3, "and of attempt 3")).stored
+    assert store.put_finding(item(5, "attempt 5 again (a retried write)")).stored
+    (stored,) = store.account_state(ACCOUNT.id).findings
+    assert (stored.seen_seq, stored.finding["summary"]) == (5, "attempt 5 again (a retried write)")
+
+
+def test_a_table_written_by_0_1_is_migrated_with_its_first_seen(store: Store, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # Version 0.1 keyed findings by account-region and stored details as JSON strings.
     client = boto3.client("dynamodb", region_name="us-east-1")
     details = {"size_gib": 8, "tags": {"Name": "old"}}
     client.put_item(TableName=store.table, Item={
         "pk": {"S": f"{ACCOUNT.id}#us-east-1"}, "sk": {"S": "unattached_ebs#vol-old"}, "kind": {"S": "finding"},
         "plugin": {"S": "unattached_ebs"}, "account_id": {"S": ACCOUNT.id}, "account_name": {"S": "prod"},
         "region": {"S": "us-east-1"}, "resource_id": {"S": "vol-old"}, "severity": {"S": "low"},
-        "summary": {"S": "old"}, "details": {"S": json.dumps(details)}, "run_id": {"S": "r0"},
-        "first_seen": {"S": "2029-01-01T00:00:00Z"}, "first_run": {"S": "r0"},
-        "last_seen": {"S": "2029-01-01T00:00:00Z"}, "ttl": {"N": str(int(NOW.timestamp()))}})
-    client.put_item(TableName=store.table, Item={
-        "pk": {"S": "RUN"}, "sk": {"S": "r0"}, "kind": {"S": "run"}, "run_id": {"S": "r0"},
-        "started": {"S": "2029-01-01T00:00:00Z"}, "expected": {"N": "1"},
-        "accounts": {"S": json.dumps([ACCOUNT.id])}})
-    contents = store.read()
-    assert contents.findings[0].finding["details"] == details
-    assert contents.runs[0].accounts == [ACCOUNT.id]
+        "summary": {"S": "old"}, "details": {"S": json.dumps(details)}, "run_id": {"S": "20290101T000000Z"},
+        "first_seen": {"S": "2029-01-01T00:00:00Z"}, "first_run": {"S": "20290101T000000Z"},
+        "last_seen": {"S": "2029-01-01T00:00:00Z"}, "ttl": {"N": str(int(NOW.timestamp()) + 86400)}})
+    config = tmp_path / "c.yaml"
+    config.write_text(f"table: {store.table}\naccounts: [{{id: '{ACCOUNT.id}'}}]\n")
+
+    assert main(["migrate", "--config", str(config)]) == 0
+    assert "1 findings copied" in capsys.readouterr().out
+    assert main(["migrate", "--config", str(config)]) == 0  # again: nothing twice
+    assert "0 findings copied into the new layout (first_seen kept), 1 already there" in capsys.readouterr().out
+    assert store.accounts() == [(ACCOUNT.id, "prod")]
+    (stored,) = store.account_state(ACCOUNT.id).findings
+    assert stored.finding["details"] == details and stored.finding["first_seen"] == "2029-01-01T00:00:00Z"
+    # It is current until a scan of its place starts after it: seen before any attempt.
+    assert [f["resource_id"] for f in current_findings(store.account_state(ACCOUNT.id), NOW)] == ["vol-old"]
+
+
+def test_a_table_keyed_otherwise_is_refused_before_anything_is_written() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="pk-only", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        with pytest.raises(TableError, match=r"has the keys pk \(HASH, S\); expected pk \(HASH, S\) and sk"):
+            Store("pk-only", client).ensure_table()
+        assert client.scan(TableName="pk-only")["Count"] == 0
 
 
 def _nested(depth: int) -> list:

@@ -15,7 +15,7 @@ from collector_core import Account, Collector, Finding, Scope
 from collector_core.findings import current_findings
 from collector_core.plugins import PluginSpec, Registry
 from collector_core.runtime.clients import Clients
-from collector_core.runtime.messages import WorkerEvent
+from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.worker import run_account
 from collector_core.store import Store
 
@@ -43,11 +43,15 @@ def registry(*collectors: Collector) -> Registry:
     return r
 
 
-def event(reg: Registry, regions: Any = ("us-east-1", "eu-west-1"),
-          run_id: str = "20260101T000000Z-aaaaaa") -> WorkerEvent:
-    return WorkerEvent(run_id=run_id, account=ACCOUNT, regions=list(regions) if regions != "all" else "all",
+def event(reg: Registry, store: Store, regions: Any = ("us-east-1", "eu-west-1"), run_id: str = "run-1",
+          **fields: Any) -> WorkerEvent:
+    """A run of one account recorded by the director, and its worker's event."""
+    now = dt.datetime.now(dt.timezone.utc)
+    run = store.start_run(run_id, [ACCOUNT.id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
+    return WorkerEvent(run_id=run_id, run_seq=run.run_seq, account=ACCOUNT,
+                       regions=list(regions) if regions != "all" else "all",
                        collectors={n: dict(reg[n].options) for n in reg.names()}, table="findings",
-                       role_name="reader")
+                       role_name="reader", **fields)
 
 
 def regional(name: str, collect: Any, **kw: Any) -> Collector:
@@ -59,7 +63,7 @@ def one_per_region(ctx: Any) -> Iterator[Finding]:
 
 
 def stored(store: Store) -> list[dict[str, Any]]:
-    return current_findings(store.read(), dt.datetime.now(dt.timezone.utc))
+    return current_findings(store.account_state(ACCOUNT.id), dt.datetime.now(dt.timezone.utc))
 
 
 def test_every_region_and_collector_lands_tagged_with_plugin_and_account(store: Store) -> None:
@@ -68,7 +72,7 @@ def test_every_region_and_collector_lands_tagged_with_plugin_and_account(store: 
 
     reg = registry(regional("regional_one", one_per_region),
                    Collector(name="global_one", scope=Scope.GLOBAL, summary="g", collect=global_one))
-    result = run_account(event(reg), registry=reg, clients=Clients(), store=store)
+    result = run_account(event(reg, store), registry=reg, clients=Clients(), store=store)
 
     assert result.status == "ok" and result.complete and result.written == 3
     rows = {(f["plugin"], f["region"], f["resource_id"]) for f in stored(store)}
@@ -93,7 +97,7 @@ def test_a_failing_collector_and_bad_findings_are_recorded_and_the_rest_lands(st
 
     reg = registry(regional("ok_one", one_per_region), regional("broken", broken),
                    regional("malformed", malformed))
-    result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
+    result = run_account(event(reg, store, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
 
     assert result.status == "partial"
     ids = {f["resource_id"] for f in stored(store)}
@@ -115,7 +119,7 @@ def test_a_hanging_collector_is_cut_off_at_the_deadline(store: Store) -> None:
 
     reg = registry(regional("fine", one_per_region), regional("hangs", hangs))
     started = time.monotonic()
-    result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store,
+    result = run_account(event(reg, store, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store,
                          deadline=time.monotonic() + 2)
     release.set()
     assert time.monotonic() - started < 10
@@ -135,10 +139,10 @@ def test_failed_scans_resolve_nothing_and_successful_scans_resolve(store: Store)
             yield Finding(resource_id=v, summary=v)
 
     reg = registry(regional("vols", listed))
-    run_account(event(reg, run_id="20260101T000000Z-000001"), registry=reg, clients=Clients(), store=store)
+    run_account(event(reg, store, run_id="run-1"), registry=reg, clients=Clients(), store=store)
     volumes["us-east-1"], volumes["eu-west-1"] = ["b"], []
     fail_in.add("eu-west-1")
-    run_account(event(reg, run_id="20260102T000000Z-000002"), registry=reg, clients=Clients(), store=store)
+    run_account(event(reg, store, run_id="run-2"), registry=reg, clients=Clients(), store=store)
     # "a" resolved (us-east-1 scanned fine); "c" stays open because eu-west-1 failed this time.
     assert {f["resource_id"] for f in stored(store)} == {"b", "c"}
 
@@ -146,11 +150,11 @@ def test_failed_scans_resolve_nothing_and_successful_scans_resolve(store: Store)
 def test_first_seen_survives_a_rerun_and_keys_do_not_duplicate(store: Store) -> None:
     reg = registry(regional("ok_one", one_per_region))
     later = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
-    run_account(event(reg, run_id="20260101T000000Z-000001"), registry=reg, clients=Clients(), store=store,
+    run_account(event(reg, store, run_id="run-1"), registry=reg, clients=Clients(), store=store,
                 now=dt.datetime(2029, 1, 1, tzinfo=dt.timezone.utc))
-    run_account(event(reg, run_id="20260102T000000Z-000002"), registry=reg, clients=Clients(), store=store,
+    run_account(event(reg, store, run_id="run-2"), registry=reg, clients=Clients(), store=store,
                 now=later)
-    rows = [s.finding for s in store.read().findings]
+    rows = [s.finding for s in store.account_state(ACCOUNT.id).findings]
     assert len(rows) == 2
     assert {r["first_seen"] for r in rows} == {"2029-01-01T00:00:00Z"}
     assert {r["last_seen"] for r in rows} == {"2030-01-01T00:00:00Z"}
@@ -158,7 +162,7 @@ def test_first_seen_survives_a_rerun_and_keys_do_not_duplicate(store: Store) -> 
 
 def test_all_regions_means_enabled_ones_in_this_partition(store: Store) -> None:
     reg = registry(regional("ok_one", one_per_region))
-    result = run_account(event(reg, regions="all"), registry=reg, clients=Clients(), store=store)
+    result = run_account(event(reg, store, regions="all"), registry=reg, clients=Clients(), store=store)
     assert "us-east-1" in result.regions and "eu-west-1" in result.regions
     assert not [r for r in result.regions if r.startswith(("cn-", "us-gov-"))]
     assert result.written == len(result.regions)
@@ -171,8 +175,8 @@ def test_account_run_record_keeps_counts_errors_and_calls(store: Store) -> None:
         yield Finding(resource_id="v", summary="v")
 
     reg = registry(regional("ec2_two_calls", calls_ec2))
-    result = run_account(event(reg, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
+    result = run_account(event(reg, store, regions=["us-east-1"]), registry=reg, clients=Clients(), store=store)
     assert [(s.plugin, s.api_calls, s.findings, s.ok) for s in result.scans] == [("ec2_two_calls", 2, 1, True)]
-    record = store.account_runs(ACCOUNT.id)[0]
-    assert record.status == "ok"
-    assert record.scanned_ok == {("us-east-1", "ec2_two_calls")}
+    (record,) = store.account_state(ACCOUNT.id).attempts
+    assert record.status == "ok" and record.end > record.start
+    assert record.ok_places == {("us-east-1", "ec2_two_calls")}

@@ -1,5 +1,4 @@
-"""What travels between the functions: the event for one account, a relay's batch of them, and what
-a worker reports back (its scans and its failures)."""
+"""What the director sends: the event for one account, and a relay's batch of them."""
 from __future__ import annotations
 
 import re
@@ -7,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from collector_core.collector import Account
+
+#: Scan threads a worker runs at most, unless the config says otherwise (``scan_threads``).
+DEFAULT_SCAN_THREADS = 32
 
 
 class EventError(ValueError):
@@ -18,6 +20,7 @@ class WorkerEvent:
     """Everything one worker needs for one account; the same for Lambda and local runs."""
 
     run_id: str
+    run_seq: int  # the run's place in the table's order of runs (the table assigns it, not a clock)
     account: Account
     regions: str | list[str]  # "all" is resolved by the worker, which can see the account
     collectors: dict[str, dict[str, Any]]  # enabled collector name -> merged options
@@ -27,6 +30,7 @@ class WorkerEvent:
     ttl_days: int = 7
     #: The config's ``metrics:`` section: the worker never reads the config itself.
     metrics: dict[str, Any] = field(default_factory=dict)
+    scan_threads: int = DEFAULT_SCAN_THREADS
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON payload of a Lambda invocation."""
@@ -37,7 +41,8 @@ class WorkerEvent:
         """Parse and check a payload; raise EventError naming the bad field."""
         if not isinstance(data, dict):
             raise EventError(f"worker event: expected a JSON object, got {type(data).__name__}")
-        missing = [k for k in ("run_id", "account", "regions", "collectors", "table", "role_name") if k not in data]
+        missing = [k for k in ("run_id", "run_seq", "account", "regions", "collectors", "table", "role_name")
+                   if k not in data]
         if missing:
             raise EventError(f"worker event: missing {', '.join(missing)}")
         account = data["account"]
@@ -54,9 +59,10 @@ class WorkerEvent:
         for key in ("run_id", "table", "role_name"):
             if not isinstance(data[key], str) or not data[key]:
                 raise EventError(f"worker event: {key} must be a non-empty string")
-        ttl_days = data.get("ttl_days", 7)
-        if not isinstance(ttl_days, int) or isinstance(ttl_days, bool) or ttl_days < 1:
-            raise EventError("worker event: ttl_days must be a positive whole number")
+        for key, default in (("run_seq", None), ("ttl_days", 7), ("scan_threads", DEFAULT_SCAN_THREADS)):
+            value = data.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise EventError(f"worker event: {key} must be a positive whole number")
         metrics = data.get("metrics", {})
         if not isinstance(metrics, dict):
             raise EventError("worker event: metrics must be an object (the config's metrics section)")
@@ -65,14 +71,16 @@ class WorkerEvent:
             raise EventError(f"worker event: unknown fields {sorted(unknown)}")
         return cls(
             run_id=data["run_id"],
+            run_seq=data["run_seq"],
             account=Account(account["id"], str(account.get("name") or account["id"])),
             regions=regions,
             collectors=collectors,
             table=data["table"],
             role_name=data["role_name"],
             external_id=data.get("external_id"),
-            ttl_days=ttl_days,
+            ttl_days=data.get("ttl_days", 7),
             metrics=metrics,
+            scan_threads=data.get("scan_threads", DEFAULT_SCAN_THREADS),
         )
 
 
@@ -97,75 +105,3 @@ def relayed_events(data: dict[str, Any]) -> list[WorkerEvent] | None:
     if unknown:
         raise EventError(f"relay event: unknown fields {sorted(unknown)}")
     return [WorkerEvent.from_dict(event) for event in batch]
-
-
-@dataclass
-class Failure:
-    """Something that failed (a scan, a write, an invocation), with the names a person needs to find it."""
-
-    account_id: str
-    region: str  # "-" when not about one region
-    plugin: str  # "-" when not about one collector
-    error: str  # exception class or AWS error code
-    message: str
-
-
-@dataclass
-class Scan:
-    """One collector in one region (or "global"): what it found and what it cost."""
-
-    region: str
-    plugin: str
-    findings: int = 0
-    api_calls: int = 0
-    seconds: float = 0.0
-    ok: bool = False
-
-
-@dataclass
-class AccountResult:
-    """What a worker did for one account."""
-
-    run_id: str
-    account: Account
-    regions: list[str] = field(default_factory=list)
-    scans: list[Scan] = field(default_factory=list)
-    errors: list[Failure] = field(default_factory=list)
-    written: int = 0
-    seconds: float = 0.0
-    complete: bool = True
-
-    @property
-    def status(self) -> str:
-        """ok, partial (some scans or writes failed, or the deadline cut it short) or failed."""
-        if not self.errors and self.complete:
-            return "ok"
-        return "partial" if any(s.ok for s in self.scans) else "failed"
-
-    def findings_by_plugin(self) -> dict[str, int]:
-        """Findings seen, per collector."""
-        out: dict[str, int] = {}
-        for scan in self.scans:
-            out[scan.plugin] = out.get(scan.plugin, 0) + scan.findings
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, with the scans that succeeded listed for resolving findings."""
-        data = asdict(self)
-        data["status"] = self.status
-        data["scanned_ok"] = [[s.region, s.plugin] for s in self.scans if s.ok]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AccountResult:
-        """Read a result back from its stored form."""
-        return cls(
-            run_id=data["run_id"],
-            account=Account(**data["account"]),
-            regions=list(data.get("regions", [])),
-            scans=[Scan(**s) for s in data.get("scans", [])],
-            errors=[Failure(**e) for e in data.get("errors", [])],
-            written=data.get("written", 0),
-            seconds=data.get("seconds", 0.0),
-            complete=data.get("complete", True),
-        )

@@ -1,0 +1,73 @@
+"""Run completion that cannot be lost: every account of a run ends up recorded, and the run reported.
+
+A run normally completes when its last account's worker records itself. A worker can also die
+(killed for memory, a hard timeout, an event too old to run, a relay that crashed): Lambda then
+puts the event in the failed-invocations queue, and ``record_lost`` records its accounts as
+failed, with the reason. Whatever is still silent when a run passes its deadline is recorded
+"never reported" by ``close_overdue``. Every path counts an account once (the store's done
+marker), and the report is claimed once, so each run gets exactly one report.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from collector_core.collector import Account
+from collector_core.findings import RunRecord
+from collector_core.logs import get_logger
+from collector_core.runtime.events import EventError, WorkerEvent, relayed_events
+from collector_core.store import Store
+
+NEVER_REPORTED = "never reported"
+
+
+def lost_events(record: Mapping[str, Any]) -> tuple[list[WorkerEvent], tuple[str, str]]:
+    """The worker events of a failed-invocation destination record (a relay's events, for a relay),
+    and why they were lost: (condition, what the function said). EventError if it holds none."""
+    payload = record.get("requestPayload")
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    if not isinstance(payload, dict):
+        raise EventError("failed invocation: requestPayload is not a JSON object")
+    relayed = relayed_events(payload)
+    events = relayed if relayed is not None else [WorkerEvent.from_dict(payload)]
+    context = record.get("requestContext") or {}
+    condition = str(context.get("condition") or "InvocationFailed")
+    response = record.get("responsePayload") or {}
+    said = ": ".join(str(response[k]) for k in ("errorType", "errorMessage") if isinstance(response, dict)
+                     and response.get(k))
+    detail = said or {"EventAgeExceeded": "the event waited longer than the function's maximum event age",
+                      "RetriesExhausted": "the function failed on every attempt"}.get(condition, condition)
+    return events, (condition, f"the worker was lost ({detail}); Lambda gave up after "
+                               f"{context.get('approximateInvokeCount', '?')} attempt(s)")
+
+
+def record_lost(store: Store, events: list[WorkerEvent], reason: tuple[str, str], *,
+                now: dt.datetime) -> list[RunRecord]:
+    """Record each event's account failed in its run (unless it was counted already); the runs this completed."""
+    completed = []
+    for event in events:
+        run = RunRecord(event.run_id, event.run_seq, started="")
+        counted = store.record_absent(run, event.account, "failed", reason, now=now, ttl_days=event.ttl_days)
+        get_logger(account=event.account.id, run=event.run_id).warning(
+            "worker_lost", condition=reason[0], recorded=counted is not None)
+        if counted and counted[0] >= counted[1]:
+            completed.append(run)
+    return completed
+
+
+def close_overdue(store: Store, *, now: dt.datetime, ttl_days: int) -> list[RunRecord]:
+    """Record every account still silent in a run past its deadline as never reported; the
+    overdue runs whose report has not gone out (each is then reported, once)."""
+    overdue = [r for r in store.unreported_runs() if r.deadline and r.deadline < now.timestamp()]
+    names = dict(store.accounts()) if overdue else {}
+    for run in overdue:
+        silent = sorted(set(run.accounts) - store.counted(run.run_seq, list(run.accounts)))
+        for account_id in silent:
+            store.record_absent(run, Account(account_id, names.get(account_id, account_id)), NEVER_REPORTED,
+                                ("NeverReported", "no result before the run's deadline; its findings stay open"),
+                                now=now, ttl_days=ttl_days)
+        get_logger(run=run.run_id).warning("run_closed_at_deadline", silent=len(silent))
+    return overdue
