@@ -42,8 +42,17 @@ def parser() -> argparse.ArgumentParser:
         prog="aws-collector",
         description="Know what is wrong across all your AWS accounts: run collector plugins in every "
                     "account and region, store the findings, and report them.")
+    top.add_argument("--version", action="version", version=version(),
+                     help="print the version of aws-collector and of its plugin API, and exit")
     top.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     sub = top.add_subparsers(required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add(sub)
     return top
+
+
+def version() -> str:
+    """What `--version` prints: this release and the plugin API it provides."""
+    from collector_core import PLUGIN_API_VERSION, __version__
+
+    return f"aws-collector {__version__} (plugin API {PLUGIN_API_VERSION})"
