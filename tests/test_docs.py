@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from packaging.version import Version
 
 from collector_core import PLUGIN_API_VERSION

@@ -36,16 +36,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURES
 
 
+DESCRIPTION = """\
+aws-collector finds what is wrong across all your AWS accounts: it runs collector plugins
+(unattached EBS volumes, old IAM access keys, open security groups, and any you install) in every
+account and region, keeps the findings in DynamoDB and reports them to Slack, email or a terminal.
+"""
+
+EXAMPLES = """\
+examples:
+  aws-collector demo                                     see it work, with no AWS account
+  aws-collector plugins                                  what is installed
+  aws-collector run --config config.yaml                 collect every account and region
+  aws-collector findings --config config.yaml --format csv
+
+'aws-collector COMMAND --help' shows a command's options and examples. Exit codes: 0 all well,
+1 finished with recorded failures, 2 bad usage or configuration (nothing ran).
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line, assembled from the command modules."""
-    top = argparse.ArgumentParser(
-        prog="aws-collector",
-        description="Know what is wrong across all your AWS accounts: run collector plugins in every "
-                    "account and region, store the findings, and report them.")
+    top = argparse.ArgumentParser(prog="aws-collector", description=DESCRIPTION, epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--version", action="version", version=version(),
                      help="print the version of aws-collector and of its plugin API, and exit")
     top.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
-    sub = top.add_subparsers(required=True, metavar="COMMAND")
+    sub = top.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add(sub)
     return top

@@ -12,10 +12,17 @@ from typing import Any
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
 from collector_core.errors import describe
 
+EXAMPLES = """\
+examples:
+  aws-collector findings --config config.yaml
+  aws-collector findings --config config.yaml --plugin iam_key_age --format csv > old-keys.csv
+  aws-collector findings --config config.yaml --account 111111111111 --format json
+"""
+
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "findings", run, "print the current findings from the table")
+    p = command(sub, "findings", run, "print the current findings from the table, as a table, JSON or CSV", EXAMPLES)
     p.add_argument("--config", required=True)
     p.add_argument("--plugin", help="only this collector")
     p.add_argument("--account", help="only this account id")
