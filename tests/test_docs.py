@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from collector_core import PLUGIN_API_VERSION
 from collector_core.collector import Collector
-from collector_core.plugins import PLUGIN_API_ATTRIBUTE, get_plugin_manager
+from collector_core.plugins import ENTRY_POINT_GROUP, PLUGIN_API_ATTRIBUTE, get_plugin_manager
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name in vars(get_plugin_manager().hook) if not name.startswith("_"))
@@ -56,3 +56,11 @@ def test_every_collector_field_is_documented() -> None:
     body = section("Collector")
     missing = [f.name for f in dataclasses.fields(Collector) if f"`{f.name}`" not in body]
     assert not missing, f"Collector fields missing from docs/plugins.md: {missing}"
+
+
+def test_the_guide_says_how_to_publish_a_plugin() -> None:
+    body = " ".join(section("Publish your plugin").split())  # as it reads, whatever the line breaks
+    for needed in ("`aws-collector-<name>`", f"`{ENTRY_POINT_GROUP}`", "`permissions`", "List, Describe and Get",
+                   "`mocked_aws`", "`collector_context`", "`run_collector`", f"`{PLUGIN_API_ATTRIBUTE}`",
+                   "semantic versioning", "twine check --strict"):
+        assert needed in body, f"'Publish your plugin' does not mention {needed}"

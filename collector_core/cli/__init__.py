@@ -10,11 +10,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from collector_core.cli import demo, findings, notify, plugins, policy, run
+from collector_core.cli import demo, findings, new_plugin, notify, plugins, policy, run
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, findings, notify, plugins, policy, demo)
+COMMANDS = (run, findings, notify, plugins, new_plugin, policy, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,6 +48,7 @@ examples:
   aws-collector plugins                                  what is installed
   aws-collector run --config config.yaml                 collect every account and region
   aws-collector findings --config config.yaml --format csv
+  aws-collector new-plugin stale-snapshots               start a plugin of your own
 
 'aws-collector COMMAND --help' shows a command's options and examples. Exit codes: 0 all well,
 1 finished with recorded failures, 2 bad usage or configuration (nothing ran).
