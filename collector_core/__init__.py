@@ -9,14 +9,19 @@ from collector_core.collector import (
     Finding,
     Scope,
 )
-from collector_core.hookspecs import hookimpl
+from collector_core.hookspecs import PLUGIN_API_VERSION, hookimpl
+
+#: This release; setup.cfg reads it from here, so it is written in one place.
+__version__ = "0.2.0"
 
 __all__ = [
+    "PLUGIN_API_VERSION",
     "SEVERITIES",
     "Account",
     "Collector",
     "CollectorContext",
     "Finding",
     "Scope",
+    "__version__",
     "hookimpl",
 ]

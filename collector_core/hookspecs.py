@@ -1,4 +1,18 @@
-"""The hooks a plugin implements. Each docstring here is the plugin author's reference."""
+"""The hooks a plugin implements. Each docstring here is the plugin author's reference.
+
+The plugin API has a version of its own, MAJOR.MINOR, apart from aws-collector's release version:
+a minor version only adds (a hook, a ``Collector`` field, a ``ctx`` attribute), so a plugin built
+for 1.0 works with every 1.x; a major version changes or removes something a plugin may use. A
+plugin declares the range it is built for in its module, ``PLUGIN_API = ">=1.0,<2"``; one whose
+range leaves out this version is reported as failed to load and never runs.
+
+What each plugin API version added:
+
+- 1.0 (aws-collector 0.2.0): the ``register_collectors`` hook; ``Collector`` (name, scope, summary,
+  collect, permissions, options, format), ``Scope``, ``Finding`` and ``CollectorContext`` (client,
+  clients, client_region, account, region, options, log, now); ``PLUGIN_API``, the range a plugin
+  declares.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,6 +24,9 @@ from collector_core.collector import Collector
 PROJECT = "aws_collector"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: The plugin API this aws-collector provides (the history is above).
+PLUGIN_API_VERSION = "1.0"
 
 
 @hookspec
@@ -24,5 +41,5 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
     :param register: callback that adds one :class:`collector_core.Collector`.
     :return: nothing; anything returned is ignored.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0 (plugin API)
     """

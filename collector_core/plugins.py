@@ -1,8 +1,9 @@
 """Plugin discovery: find entry points, load them, and collect their collectors into a registry.
 
 Finding, loading and registering are separate steps so each failure can be named: a plugin that
-fails to import or to register is skipped and reported (strict mode makes that fatal), and two
-collectors with one name stop start-up with both distributions named.
+fails to import, is built for another plugin API, or fails to register is skipped and reported
+(strict mode makes that fatal), and two collectors with one name stop start-up with both
+distributions named.
 """
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from importlib import metadata
 from typing import Any
 
 import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from collector_core import hookspecs
+from collector_core import __version__, hookspecs
 from collector_core.collector import Collector, Scope
+from collector_core.hookspecs import PLUGIN_API_VERSION
 
 ENTRY_POINT_GROUP = "aws_collector.plugins"
 #: Comma-separated plugin (entry point) or distribution names: load only these.
@@ -24,6 +27,8 @@ ALLOW_ENV = "AWS_COLLECTOR_PLUGINS"
 BLOCK_ENV = "AWS_COLLECTOR_DISABLE_PLUGINS"
 #: Any non-empty value other than "0": a plugin that fails to load stops start-up.
 STRICT_ENV = "AWS_COLLECTOR_STRICT_PLUGINS"
+#: The attribute of a plugin module declaring the plugin API range it is built for, e.g. ">=1.0,<2".
+PLUGIN_API_ATTRIBUTE = "PLUGIN_API"
 
 
 class PluginError(Exception):
@@ -45,7 +50,7 @@ class PluginFailure:
     """A plugin that could not be loaded or could not register its collectors."""
 
     plugin: PluginSpec
-    stage: str  # "load" or "register"
+    stage: str  # "load" (the import failed, or the plugin API does not fit) or "register"
     error: str
 
 
@@ -167,15 +172,22 @@ def load_plugins(
         strict = os.environ.get(STRICT_ENV, "") not in ("", "0")
     pm = get_plugin_manager()
     registry = Registry()
-    loaded: list[tuple[PluginSpec, object]] = []
+    imported: list[tuple[PluginSpec, object]] = []
     for spec in find_plugins() if specs is None else specs:
         try:
             module = metadata.EntryPoint(spec.name, spec.value, ENTRY_POINT_GROUP).load()
         except Exception as exc:  # a plugin's import error must not stop the others
             _fail(registry, PluginFailure(spec, "load", _describe(exc)), strict)
             continue
+        imported.append((spec, module))
+    loaded: list[tuple[PluginSpec, object]] = []
+    for spec, module in [*imported, *extra]:
+        # Before its hooks are registered: a plugin built for another plugin API never runs.
+        mismatch = api_mismatch(module)
+        if mismatch:
+            _fail(registry, PluginFailure(spec, "load", mismatch), strict)
+            continue
         loaded.append((spec, module))
-    loaded.extend(extra)
     for spec, module in loaded:
         name = f"{spec.distribution}:{spec.name}"
         try:
@@ -204,6 +216,23 @@ def load_plugins(
             registry.add(collector, spec)
     registry.plugins.sort()
     return registry
+
+
+def api_mismatch(plugin: object) -> str | None:
+    """Why a plugin cannot run on this plugin API, or None if it can (or declares no range)."""
+    declared = getattr(plugin, PLUGIN_API_ATTRIBUTE, None)
+    if declared is None:  # plugins written before the plugin API had versions
+        return None
+    try:
+        needed = SpecifierSet(declared) if isinstance(declared, str) else None
+    except InvalidSpecifier:
+        needed = None
+    if needed is None:
+        return f"{PLUGIN_API_ATTRIBUTE} = {declared!r} is not a version range such as '>=1.0,<2'"
+    if needed.contains(PLUGIN_API_VERSION, prereleases=True):
+        return None
+    return (f"built for plugin API {declared} ({PLUGIN_API_ATTRIBUTE}), but aws-collector {__version__} "
+            f"provides plugin API {PLUGIN_API_VERSION}")
 
 
 def _check_collector(collector: object, plugin: PluginSpec) -> None:

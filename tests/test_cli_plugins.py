@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from collector_core import PLUGIN_API_VERSION
+
 pytestmark = pytest.mark.slow  # each test starts the CLI in a fresh interpreter
 
 BUILT_INS = {"unattached_ebs", "iam_key_age", "open_security_groups"}
@@ -34,6 +36,23 @@ def broken_plugin(tmp_path: Path) -> Path:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aws-collector-broken\nVersion: 2.0\n")
     (info / "entry_points.txt").write_text("[aws_collector.plugins]\nbroken = aws_collector_broken\n")
     (tmp_path / "aws_collector_broken.py").write_text("import a_module_that_is_not_installed\n")
+    return tmp_path
+
+
+@pytest.fixture
+def future_plugin(tmp_path: Path) -> Path:
+    """A directory holding an installed distribution built for a plugin API to come."""
+    info = tmp_path / "aws_collector_future-3.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aws-collector-future\nVersion: 3.0\n")
+    (info / "entry_points.txt").write_text("[aws_collector.plugins]\nfuture = aws_collector_future\n")
+    (tmp_path / "aws_collector_future.py").write_text(
+        'from collector_core import Collector, Scope, hookimpl\n'
+        'PLUGIN_API = ">=9.0"\n'
+        '@hookimpl\n'
+        'def register_collectors(register):\n'
+        '    register(Collector(name="future_things", scope=Scope.GLOBAL, summary="s", collect=list))\n'
+    )
     return tmp_path
 
 
@@ -91,3 +110,18 @@ def test_strict_mode_turns_a_broken_plugin_into_a_usage_error(broken_plugin: Pat
 
     assert result.returncode == 2
     assert "broken" in result.stderr and "aws-collector-broken" in result.stderr
+
+
+def test_plugin_built_for_another_plugin_api_is_listed_as_failed_with_both_versions(future_plugin: Path) -> None:
+    result = aws_collector("plugins", "--json", pythonpath=future_plugin)
+
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    [failed] = listing["failed"]
+    assert (failed["name"], failed["distribution"], failed["stage"]) == ("future", "aws-collector-future", "load")
+    assert ">=9.0" in failed["error"] and f"plugin API {PLUGIN_API_VERSION}" in failed["error"]
+    assert "future_things" not in {c["name"] for p in listing["plugins"] for c in p["collectors"]}
+
+    text = aws_collector("plugins", pythonpath=future_plugin).stdout
+    assert "FAILED future (aws-collector-future 3.0): could not load: built for plugin API >=9.0" in text
+    assert f"provides plugin API {PLUGIN_API_VERSION}" in text

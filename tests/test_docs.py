@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
+from collector_core import PLUGIN_API_VERSION
 from collector_core.collector import Collector
-from collector_core.plugins import get_plugin_manager
+from collector_core.plugins import ENTRY_POINT_GROUP, PLUGIN_API_ATTRIBUTE, get_plugin_manager
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name in vars(get_plugin_manager().hook) if not name.startswith("_"))
@@ -34,11 +36,31 @@ def test_hook_is_documented_with_its_parameters(hook: str) -> None:
     body = section(f"{hook}({', '.join(params)})")
     for param in params:
         assert f"`{param}`" in body, f"parameter {param!r} of hook {hook!r} is not described"
-    first_line = (inspect.getdoc(spec.function) or "").splitlines()[0]
+    doc = inspect.getdoc(spec.function) or ""
+    first_line = doc.splitlines()[0]
     assert first_line in body, f"the hookspec docstring of {hook!r} is not in the guide"
+    added = re.search(r"^\.\. versionadded:: (\S+) \(plugin API\)$", doc, re.M)
+    assert added, f"the hookspec of {hook!r} does not say in which plugin API version it was added"
+    assert Version(added.group(1)) <= Version(PLUGIN_API_VERSION)
+    assert f"*Added in plugin API {added.group(1)}.*" in body
+
+
+def test_the_guide_explains_the_plugin_api_version_and_how_to_declare_a_range() -> None:
+    body = section("Plugin API versions")
+    assert f"plugin API {PLUGIN_API_VERSION})" in body  # the `--version` line
+    assert f"{PLUGIN_API_ATTRIBUTE} = " in body
+    assert f"| {PLUGIN_API_VERSION} |" in body, "the version history has no row for the current plugin API"
 
 
 def test_every_collector_field_is_documented() -> None:
     body = section("Collector")
     missing = [f.name for f in dataclasses.fields(Collector) if f"`{f.name}`" not in body]
     assert not missing, f"Collector fields missing from docs/plugins.md: {missing}"
+
+
+def test_the_guide_says_how_to_publish_a_plugin() -> None:
+    body = " ".join(section("Publish your plugin").split())  # as it reads, whatever the line breaks
+    for needed in ("`aws-collector-<name>`", f"`{ENTRY_POINT_GROUP}`", "`permissions`", "List, Describe and Get",
+                   "`mocked_aws`", "`collector_context`", "`run_collector`", f"`{PLUGIN_API_ATTRIBUTE}`",
+                   "semantic versioning", "twine check --strict"):
+        assert needed in body, f"'Publish your plugin' does not mention {needed}"

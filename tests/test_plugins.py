@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from collector_core import Collector, Scope, hookimpl
+from collector_core import PLUGIN_API_VERSION, Collector, Scope, __version__, hookimpl
 from collector_core.plugins import (
     ALLOW_ENV,
     BLOCK_ENV,
@@ -80,8 +80,10 @@ def distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ma
         sys.modules.pop(module, None)
 
 
-def good(collector: str) -> str:
-    return GOOD.format(collector=collector)
+def good(collector: str, plugin_api: str | None = None) -> str:
+    """A plugin module registering one collector, declaring ``PLUGIN_API`` if given."""
+    declaration = f"\n    PLUGIN_API = {plugin_api!r}\n" if plugin_api is not None else ""
+    return GOOD.format(collector=collector) + declaration
 
 
 def test_community_plugin_is_found_with_its_distribution_and_version(distribution: MakeDistribution) -> None:
@@ -207,6 +209,55 @@ def test_misspelled_hook_name_is_reported(distribution: MakeDistribution) -> Non
     assert set(registry.names()) >= BUILT_INS
 
 
+def test_plugin_built_for_another_plugin_api_is_reported_and_never_registered(
+    distribution: MakeDistribution,
+) -> None:
+    distribution("aws-collector-future", good("future_things", plugin_api=">=2.0,<3"), plugin="future",
+                 version="3.1")
+
+    registry = load_plugins()
+
+    [failure] = registry.failures
+    assert (failure.plugin.name, failure.plugin.distribution, failure.stage) == (
+        "future", "aws-collector-future", "load"
+    )
+    assert failure.error == (
+        f"built for plugin API >=2.0,<3 (PLUGIN_API), but aws-collector {__version__} "
+        f"provides plugin API {PLUGIN_API_VERSION}"
+    )
+    assert "future_things" not in registry
+    assert "future" not in {p.name for p in registry.plugins}
+    assert set(registry.names()) >= BUILT_INS
+
+
+def test_plugin_whose_range_includes_this_plugin_api_loads(distribution: MakeDistribution) -> None:
+    distribution("aws-collector-current", good("current_things", plugin_api=">=1.0,<2"), plugin="current")
+
+    registry = load_plugins()
+
+    assert registry.failures == []
+    assert registry.collectors["current_things"].plugin.name == "current"
+
+
+@pytest.mark.parametrize("declared", ["1.0", "one or later"])
+def test_a_plugin_api_that_is_not_a_range_is_reported(declared: str, distribution: MakeDistribution) -> None:
+    distribution("aws-collector-vague", good("vague_things", plugin_api=declared), plugin="vague")
+
+    registry = load_plugins()
+
+    [failure] = registry.failures
+    assert failure.stage == "load"
+    assert failure.error == f"PLUGIN_API = {declared!r} is not a version range such as '>=1.0,<2'"
+    assert "vague_things" not in registry
+
+
+def test_an_incompatible_plugin_api_is_fatal_in_strict_mode(distribution: MakeDistribution) -> None:
+    distribution("aws-collector-future", good("future_things", plugin_api=">=2"), plugin="future")
+
+    with pytest.raises(PluginError, match=r"'future' .* failed to load: built for plugin API >=2 "):
+        load_plugins(strict=True)
+
+
 def test_duplicate_collector_names_stop_start_up_naming_both_distributions(
     distribution: MakeDistribution,
 ) -> None:
@@ -309,6 +360,18 @@ def test_register_plugin_fails_when_the_plugin_does_not_register(register_plugin
 
     with pytest.raises(PluginError, match="register_collector"):
         register_plugin(Typo(), name="typo")
+
+
+def test_register_plugin_refuses_a_plugin_built_for_another_plugin_api(register_plugin: Any) -> None:
+    class Future:
+        PLUGIN_API = ">=2.0"
+
+        @hookimpl
+        def register_collectors(self, register: Any) -> None:
+            register(Collector(name="future", scope=Scope.GLOBAL, summary="s", collect=lambda ctx: []))
+
+    with pytest.raises(PluginError, match=f"failed to load: built for plugin API >=2.0 .* {PLUGIN_API_VERSION}$"):
+        register_plugin(Future(), name="future")
 
 
 def test_collector_context_refuses_unknown_options(collector_context: Any) -> None:

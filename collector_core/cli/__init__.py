@@ -10,11 +10,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from collector_core.cli import demo, findings, migrate, notify, plugins, policy, run
+from collector_core.cli import demo, findings, migrate, new_plugin, notify, plugins, policy, run
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, findings, notify, plugins, policy, migrate, demo)
+COMMANDS = (run, findings, notify, plugins, new_plugin, policy, migrate, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,14 +36,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURES
 
 
+DESCRIPTION = """\
+aws-collector finds what is wrong across all your AWS accounts: it runs collector plugins
+(unattached EBS volumes, old IAM access keys, open security groups, and any you install) in every
+account and region, keeps the findings in DynamoDB and reports them to Slack, email or a terminal.
+"""
+
+EXAMPLES = """\
+examples:
+  aws-collector demo                                     see it work, with no AWS account
+  aws-collector plugins                                  what is installed
+  aws-collector run --config config.yaml                 collect every account and region
+  aws-collector findings --config config.yaml --format csv
+  aws-collector new-plugin stale-snapshots               start a plugin of your own
+
+'aws-collector COMMAND --help' shows a command's options and examples. Exit codes: 0 all well,
+1 finished with recorded failures, 2 bad usage or configuration (nothing ran).
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line, assembled from the command modules."""
-    top = argparse.ArgumentParser(
-        prog="aws-collector",
-        description="Know what is wrong across all your AWS accounts: run collector plugins in every "
-                    "account and region, store the findings, and report them.")
+    top = argparse.ArgumentParser(prog="aws-collector", description=DESCRIPTION, epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=version(),
+                     help="print the version of aws-collector and of its plugin API, and exit")
     top.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
-    sub = top.add_subparsers(required=True, metavar="COMMAND")
+    sub = top.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add(sub)
     return top
+
+
+def version() -> str:
+    """What `--version` prints: this release and the plugin API it provides."""
+    from collector_core import PLUGIN_API_VERSION, __version__
+
+    return f"aws-collector {__version__} (plugin API {PLUGIN_API_VERSION})"

@@ -15,9 +15,11 @@ class UsageError(Exception):
     """Bad usage or config: print it and exit 2, having done nothing."""
 
 
-def command(sub: Any, name: str, func: Any, help: str) -> argparse.ArgumentParser:
-    """Add one command's parser."""
-    p: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
+def command(sub: Any, name: str, func: Any, help: str, examples: str = "") -> argparse.ArgumentParser:
+    """Add one command's parser: its purpose, listed by `aws-collector --help`, and its examples."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, description=help[:1].upper() + help[1:] + ".", epilog=examples or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(command=func)
     return p
 

@@ -14,10 +14,19 @@ from collector_core.collector import SEVERITIES
 from collector_core.errors import describe
 from collector_core.findings import SCHEMA_FIELDS
 
+EXAMPLES = """\
+examples:
+  aws-collector findings --config config.yaml
+  aws-collector findings --config config.yaml --plugin iam_key_age --format csv > old-keys.csv
+  aws-collector findings --config config.yaml --account 111111111111 --format json
+  aws-collector findings --config config.yaml --region eu-west-1 --severity high
+"""
+
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "findings", run, "print the current findings from the table")
+    p = command(sub, "findings", run, "print the current findings from the table, as a table, JSON or CSV",
+                EXAMPLES)
     p.add_argument("--config", required=True)
     p.add_argument("--plugin", help="only this collector")
     p.add_argument("--account", type=account_id, help="only this account id")

@@ -10,10 +10,16 @@ from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, comman
 from collector_core.errors import describe
 
 
+EXAMPLES = """\
+examples:
+  aws-collector migrate --config config.yaml     once, after upgrading from 0.1 (running it again is safe)
+"""
+
+
 def add(sub: Any) -> None:
     """The command's parser."""
     p = command(sub, "migrate", run,
-                "copy the findings of a table written by aws-collector 0.1 into this version's layout")
+                "copy the findings of a table written by aws-collector 0.1 into this version's layout", EXAMPLES)
     p.add_argument("--config", required=True)
 
 

@@ -9,10 +9,19 @@ from typing import Any
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load
 from collector_core.errors import describe
 
+EXAMPLES = """\
+examples:
+  aws-collector notify --config config.yaml              # to the channels the config names
+  aws-collector notify --config config.yaml --stdout
+  aws-collector notify --config config.yaml --slack-webhook https://hooks.slack.com/services/T0/B0/XXXX
+  aws-collector notify --config config.yaml --email security@example.com
+"""
+
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "notify", run, "send the current findings report (Slack, email, stdout)")
+    p = command(sub, "notify", run, "send the report of the current findings to Slack, email or the terminal",
+                EXAMPLES)
     p.add_argument("--config", required=True)
     p.add_argument("--slack-webhook", metavar="URL", help="post to this Slack incoming webhook")
     p.add_argument("--email", metavar="ADDR", action="append",

@@ -7,10 +7,18 @@ from typing import Any
 
 from collector_core.cli.common import EXIT_OK, command, load_registry
 
+EXAMPLES = """\
+examples:
+  aws-collector plugins
+  aws-collector plugins --json
+  AWS_COLLECTOR_STRICT_PLUGINS=1 aws-collector plugins   # a plugin that fails to load: exit 2
+"""
+
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "plugins", run, "list discovered plugins and collectors")
+    p = command(sub, "plugins", run, "list the installed plugins, their collectors and permissions, and any that "
+                "failed to load", EXAMPLES)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 

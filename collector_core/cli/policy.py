@@ -8,10 +8,17 @@ from typing import Any
 
 from collector_core.cli.common import EXIT_OK, command, load
 
+EXAMPLES = """\
+examples:
+  aws-collector iam-policy --config config.yaml > member-policy.json
+  aws-collector iam-policy --config config.yaml --format cloudformation > member-role.yaml
+"""
+
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "iam-policy", run, "print the member role's least-privilege policy")
+    p = command(sub, "iam-policy", run, "print the least-privilege policy of the role the collectors assume in "
+                "each account", EXAMPLES)
     p.add_argument("--config", required=True)
     p.add_argument("--format", choices=("json", "cloudformation"), default="json",
                    help="the policy document (default), or the member role's StackSet template")

@@ -9,10 +9,18 @@ from typing import Any
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load, positive
 from collector_core.errors import describe
 
+EXAMPLES = """\
+examples:
+  aws-collector run --config config.yaml
+  aws-collector run --config s3://my-bucket/aws-collector.yaml --concurrency 16
+  AWS_PROFILE=audit aws-collector run --config ssm:/collector/config
+"""
+
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "run", run, "run a collection locally and store the findings")
+    p = command(sub, "run", run, "collect every account and region in the config on this machine, and store the "
+                "findings", EXAMPLES)
     p.add_argument("--config", required=True, help="YAML file, s3://bucket/key or ssm:/name")
     p.add_argument("--concurrency", type=positive, default=8, help="accounts at once (default 8)")
     p.add_argument("--timeout", type=positive, default=900,

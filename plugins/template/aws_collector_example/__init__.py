@@ -1,7 +1,8 @@
 """An example aws-collector plugin: Elastic IP addresses that are not associated with anything.
 
-An unassociated Elastic IP is billed by the hour and does nothing. Copy this package, rename it,
-and replace the collector with your own.
+An unassociated Elastic IP is billed by the hour and does nothing. This is aws-collector's plugin
+template (`aws-collector new-plugin NAME` writes a copy under your names): replace the collector
+with your own.
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 
 from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl
 
+#: The aws-collector plugin API this plugin is built for: 1.0 and any later 1.x. A release of
+#: aws-collector outside this range reports the plugin as failed to load instead of running it.
+PLUGIN_API = ">=1.0,<2"
 #: Tag holding the date an address was allocated (ISO 8601); DescribeAddresses has no such field.
 CREATED_TAG = "created"
 #: Public IPv4 price, USD per hour, for the monthly estimate in each finding's details.

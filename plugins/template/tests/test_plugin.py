@@ -109,9 +109,9 @@ def test_installed_plugin_is_discovered(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     listing = json.loads(run.stdout)
 
-    example = next(p for p in listing["plugins"] if p["name"] == "example")
-    assert (example["distribution"], example["version"]) == ("aws-collector-example", "0.1.0")
-    assert [c["name"] for c in example["collectors"]] == ["unused_elastic_ips"]
+    plugin = next(p for p in listing["plugins"] if p["name"] == "unused_elastic_ips")
+    assert (plugin["distribution"], plugin["version"]) == ("aws-collector-example", "0.1.0")
+    assert [c["name"] for c in plugin["collectors"]] == ["unused_elastic_ips"]
     collectors = {c["name"] for p in listing["plugins"] for c in p["collectors"]}
     assert {"unattached_ebs", "iam_key_age", "open_security_groups"} <= collectors
     assert listing["failed"] == []

@@ -1,0 +1,129 @@
+"""The release as a user gets it: build it, check it, install it outside the source tree, use it.
+
+1. `python -m build` makes the sdist, then the wheel from the sdist (so the sdist is complete);
+   `twine check --strict` checks what PyPI would show of both.
+2. A fresh virtual environment in a temporary directory gets the wheel with its `demo` extra; from
+   a directory outside the source tree, `aws-collector --version`, `plugins` (the three built-ins,
+   nothing failed) and `demo` (exit 0) run as a user would run them.
+3. `aws-collector new-plugin` writes a plugin; it is installed with its `test` extra into the same
+   environment, its own tests pass with that environment's pytest, and `plugins` lists it.
+
+`tox -e package` runs it with build and twine installed. It reaches nothing but the package
+registry, and removes everything it made when it ends.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILT_INS = {"unattached_ebs", "iam_key_age", "open_security_groups"}
+#: The plugin new-plugin writes: distribution aws-collector-release-check, collector release_check.
+PLUGIN, PLUGIN_DISTRIBUTION, PLUGIN_COLLECTOR = "release-check", "aws-collector-release-check", "release_check"
+
+
+class ReleaseCheckFailed(Exception):
+    """The release does not do what a user would expect of it."""
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise ReleaseCheckFailed(message)
+
+
+def user_environment() -> dict[str, str]:
+    """This environment without what could lead the release to the checkout or to a real AWS account."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV") and not k.startswith("AWS_")}
+
+
+def run(*command: str | Path, cwd: Path, capture: bool = False) -> str:
+    """Run one command as a user would, printing it and how long it took; its output if ``capture``."""
+    shown = " ".join(str(c) for c in command)
+    print(f"\n$ {shown}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run([str(c) for c in command], cwd=cwd, env=user_environment(), text=True,
+                            stdout=subprocess.PIPE if capture else None)
+    print(f"  ({time.monotonic() - started:.1f} s, exit {result.returncode})", flush=True)
+    if result.returncode != 0:
+        raise ReleaseCheckFailed(f"{shown} exited {result.returncode}")
+    return result.stdout if capture else ""
+
+
+def build(dist: Path, work: Path) -> tuple[Path, Path]:
+    """The sdist and the wheel, built and checked; (sdist, wheel)."""
+    run(sys.executable, "-m", "build", "--outdir", dist, ROOT, cwd=work)
+    [sdist], [wheel] = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
+    run(sys.executable, "-m", "twine", "check", "--strict", sdist, wheel, cwd=work)
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    expect(any(re.fullmatch(r"aws_collector-[^/]+\.dist-info/licenses/LICENSE", n) for n in names),
+           f"{wheel.name} carries no LICENSE")
+    expect("aws_collector_plugins/template/setup.cfg" in names, f"{wheel.name} carries no plugin template")
+    return sdist, wheel
+
+
+def installed_plugins(venv: Path, work: Path) -> dict[str, Any]:
+    """`aws-collector plugins --json` from the fresh environment."""
+    listing: dict[str, Any] = json.loads(run(venv / "bin" / "aws-collector", "plugins", "--json", cwd=work,
+                                             capture=True))
+    expect(listing["failed"] == [], f"plugins failed to load: {listing['failed']}")
+    return {c["name"]: p for p in listing["plugins"] for c in p["collectors"]}
+
+
+def check_installed(venv: Path, wheel: Path, work: Path) -> None:
+    """The wheel in a fresh environment: its version, its built-in collectors, the demo."""
+    python, aws_collector = venv / "bin" / "python", venv / "bin" / "aws-collector"
+    version = wheel.name.split("-")[1]
+    printed = run(aws_collector, "--version", cwd=work, capture=True).strip()
+    expect(re.fullmatch(rf"aws-collector {re.escape(version)} \(plugin API \d+\.\d+\)", printed) is not None,
+           f"--version printed {printed!r}, expected aws-collector {version} and its plugin API")
+    where = run(python, "-c", "import collector_core; print(collector_core.__file__)", cwd=work, capture=True)
+    expect(Path(where.strip()).is_relative_to(venv), f"collector_core came from {where.strip()}, not the wheel")
+    collectors = installed_plugins(venv, work)
+    expect(set(collectors) >= BUILT_INS, f"the built-in collectors are not all listed: {sorted(collectors)}")
+    run(aws_collector, "plugins", cwd=work)
+    run(aws_collector, "demo", cwd=work)
+
+
+def check_new_plugin(venv: Path, work: Path) -> None:
+    """A plugin from new-plugin installs next to the wheel, passes its own tests, and is listed."""
+    plugin = work / PLUGIN_DISTRIBUTION
+    run(venv / "bin" / "aws-collector", "new-plugin", PLUGIN, "--dir", plugin, cwd=work)
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "-e", f"{plugin}[test]", cwd=work)
+    run(venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plugin)
+    collectors = installed_plugins(venv, work)
+    expect(PLUGIN_COLLECTOR in collectors, f"{PLUGIN_COLLECTOR} is not listed: {sorted(collectors)}")
+    expect(collectors[PLUGIN_COLLECTOR]["distribution"] == PLUGIN_DISTRIBUTION,
+           f"{PLUGIN_COLLECTOR} is listed under {collectors[PLUGIN_COLLECTOR]['distribution']}")
+
+
+def main() -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="aws-collector-release-") as tmp:
+        work = Path(tmp)
+        try:
+            _, wheel = build(work / "dist", work)
+            venv = work / "venv"
+            run(sys.executable, "-m", "venv", venv, cwd=work)
+            run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[demo]", cwd=work)
+            check_installed(venv, wheel, work)
+            check_new_plugin(venv, work)
+        except ReleaseCheckFailed as exc:
+            print(f"\nrelease check FAILED: {exc}", file=sys.stderr)
+            return 1
+    print(f"\nrelease check passed in {time.monotonic() - started:.0f} s: {wheel.name} installs and works "
+          "outside the source tree, and so does a plugin from new-plugin")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
