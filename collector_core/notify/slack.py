@@ -47,8 +47,10 @@ SCHEMA: Schema = mapping(
         "webhook_url": {"type": "string", "pattern": r"^https?://\S+$", "secret": True,
                         "expected": "an https:// webhook URL"},
         "webhook_url_env": ENV_NAME,
-        "webhook_url_ssm": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-/]{1,2048}$",
-                            "expected": "an SSM parameter name (a SecureString)"},
+        # SSM reserves names beginning with aws or ssm (in any case): none can hold a webhook.
+        "webhook_url_ssm": {"type": "string", "pattern": r"^(?!/?(?i:aws|ssm))[A-Za-z0-9_.\-/]{1,2048}$",
+                            "expected": "an SSM parameter name (a SecureString) not beginning with aws or ssm, "
+                                        "which SSM reserves"},
         "webhook_url_secret": {**NON_EMPTY, "expected": "a Secrets Manager secret name or ARN"},
         "max_findings_per_plugin": {"type": "integer", "minimum": 1, "maximum": 1000,
                                     "expected": "a whole number, 1 to 1000"},
