@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from collector_core.config.errors import shown_key
 from collector_core.config.fragments import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes
@@ -64,7 +65,7 @@ def section_problems(doc: Mapping[str, Any]) -> list[str]:
         if isinstance(account, dict) and isinstance(account.get("id"), str):
             if account["id"] in seen:
                 problems.append(
-                    f"accounts[{i}].id: duplicate account id {account['id']!r}, "
+                    f"accounts[{i}].id: duplicate account id {shown_key(account['id'])!r}, "
                     f"also at accounts[{seen[account['id']]}]; expected each account once"
                 )
             seen.setdefault(account["id"], i)
