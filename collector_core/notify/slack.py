@@ -14,6 +14,7 @@ Manager, and never appears in a log line or an error message (only its host does
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import os
 import time
@@ -200,28 +201,55 @@ def send(report: Report, settings: SlackSettings, *, clients: Clients | None = N
 def webhook_url(settings: SlackSettings, clients: Clients | None = None) -> str:
     """The webhook URL from config, an environment variable, SSM (SecureString) or Secrets Manager."""
     if settings.webhook_url:
-        return settings.webhook_url
+        return _checked(settings.webhook_url, "notify.slack.webhook_url")
     if settings.webhook_url_env:
         name = settings.webhook_url_env
         value = os.environ.get(name)
         if not value:
             raise SlackError(f"notify.slack.webhook_url_env: the environment variable {name} is not set")
-        return value
+        return _checked(value, f"notify.slack.webhook_url_env: the environment variable {name}")
     clients = clients or Clients()
     if settings.webhook_url_ssm:
         ssm = clients.client("ssm", home_region())
         parameter = ssm.get_parameter(Name=settings.webhook_url_ssm, WithDecryption=True)["Parameter"]
-        return str(parameter["Value"])
+        return _checked(str(parameter["Value"]),
+                        f"notify.slack.webhook_url_ssm: the SSM parameter {settings.webhook_url_ssm}")
     if settings.webhook_url_secret:
+        where = f"notify.slack.webhook_url_secret: the secret {settings.webhook_url_secret}"
         secrets = clients.client("secretsmanager", home_region())
         value = str(secrets.get_secret_value(SecretId=settings.webhook_url_secret)["SecretString"]).strip()
         if value.startswith("{"):  # a JSON secret: {"webhook_url": "..."}
-            data = json.loads(value)
-            value = str(data.get("webhook_url") or data.get("url") or "")
+            try:
+                data = json.loads(value)
+            except ValueError:
+                raise SlackError(f"{where} begins with '{{' but is not JSON") from None
+            value = str(data.get("webhook_url") or data.get("url") or "") if isinstance(data, dict) else ""
         if not value:
-            raise SlackError("notify.slack.webhook_url_secret: the secret holds no webhook_url")
-        return value
+            raise SlackError(f"{where} holds no webhook_url")
+        return _checked(value, where)
     raise SlackError("notify.slack: no webhook configured")
+
+
+def _checked(url: str, where: str) -> str:
+    """The URL if it is an http(s) URL with a host; else SlackError saying where, never what."""
+    url = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (a malformed port raises here, not when posting)
+        usable = parts.scheme in ("https", "http") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise SlackError(f"{where} does not hold a valid https:// webhook URL (its value is a secret and is not shown)")
+    return url
+
+
+def _host(url: str) -> str:
+    """The URL's host, the most of a webhook URL a message may show."""
+    try:
+        return urllib.parse.urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 def post(
@@ -245,16 +273,16 @@ def post(
 
 def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
               sleep: Callable[[float], None]) -> None:
-    host = urllib.parse.urlsplit(url).hostname or "?"
+    host = _host(url)
     for attempt in range(1, max_attempts + 1):
-        request = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
         try:
+            request = urllib.request.Request(url, data=body, method="POST",
+                                             headers={"Content-Type": "application/json; charset=utf-8"})
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 response.read()
                 return
         except urllib.error.HTTPError as exc:
-            detail = exc.read(300).decode("utf-8", "replace").strip()
+            detail = _without(url, exc.read(300).decode("utf-8", "replace").strip())
             if attempt < max_attempts and exc.code == 429:
                 sleep(retry_after(exc.headers.get("Retry-After")))
                 continue
@@ -263,13 +291,31 @@ def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
                 continue
             raise SlackError(f"the Slack webhook at {host} answered HTTP {exc.code}: "
                              f"{detail or exc.reason} (attempt {attempt} of {max_attempts})") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
+        except (ValueError, http.client.InvalidURL):  # urllib's "unknown url type" and InvalidURL quote it
+            raise _malformed(host) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = _without(url, str(getattr(exc, "reason", exc)))
             if attempt < max_attempts:
                 sleep(min(8.0, 0.5 * 2**attempt))
                 continue
             raise SlackError(f"cannot reach the Slack webhook at {host}: {reason} "
                              f"(after {max_attempts} attempts)") from None
+
+
+def _malformed(host: str) -> SlackError:
+    return SlackError(f"the Slack webhook URL for {host} is malformed (its value is a secret and is not shown)")
+
+
+def _without(url: str, text: str) -> str:
+    """``text`` with the URL and its path (the secret part) cut out, should a server echo them."""
+    try:
+        path = urllib.parse.urlsplit(url).path
+    except ValueError:
+        path = ""
+    for secret in (url, path):
+        if len(secret) > 1:
+            text = text.replace(secret, "…")
+    return text
 
 
 def retry_after(value: str | None) -> float:

@@ -152,6 +152,14 @@ def test_a_webhook_error_is_reported_without_the_url_and_other_channels_still_de
     assert out.getvalue().startswith("aws-collector: 2 open findings")
 
 
+def test_a_webhook_answer_that_echoes_the_url_is_reported_without_it(http_listener: Listener) -> None:
+    http_listener.responses.append((400, {}, f"invalid_token for {http_listener.url} (/services/T000/B000/SECRETPART)"))
+    with pytest.raises(SlackError) as raised:
+        post(http_listener.url, [{"text": "x"}])
+    assert "answered HTTP 400: invalid_token for …" in str(raised.value)
+    assert "SECRETPART" not in str(raised.value)
+
+
 def test_an_unreachable_webhook_is_an_error_after_retries() -> None:
     expected = r"cannot reach the Slack webhook at 127.0.0.1: .* \(after 2 attempts\)"
     with pytest.raises(SlackError, match=expected):
