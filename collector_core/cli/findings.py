@@ -11,6 +11,7 @@ from typing import Any
 
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
 from collector_core.errors import describe
+from collector_core.notify import safe
 
 
 def add(sub: Any) -> None:
@@ -53,11 +54,12 @@ def render_findings(findings: list[dict[str, Any]], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=SCHEMA_FIELDS, lineterminator="\n")
         writer.writeheader()
-        for f in findings:
-            writer.writerow({**f, "details": json.dumps(f["details"], sort_keys=True)})
+        for f in findings:  # cells a spreadsheet would run as formulas are neutralised
+            row = {**f, "details": json.dumps(f["details"], sort_keys=True)}
+            writer.writerow({key: safe.csv_cell(value) for key, value in row.items()})
         return out.getvalue()
     columns = ("plugin", "account_id", "region", "resource_id", "severity", "summary")
-    rows = [[str(f[c]) for c in columns] for f in findings]
+    rows = [[safe.terminal(str(f[c])) for c in columns] for f in findings]  # before cutting to width
     widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip()]
     lines += ["  ".join(v[:w].ljust(w) for v, w in zip(r, widths, strict=False)).rstrip() for r in rows]

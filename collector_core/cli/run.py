@@ -75,9 +75,11 @@ class _Progress:
         self.done = 0
 
     def __call__(self, result: Any) -> None:
+        from collector_core.notify import safe
+
         self.done += 1
         if sys.stderr.isatty():
             found = sum(result.findings_by_plugin().values())
-            print(f"  [{self.done}] {result.account.id} {result.account.name}: {result.status}, "
-                  f"{found} findings, {len(result.errors)} errors, {result.seconds:.1f} s",
-                  file=sys.stderr)
+            line = (f"  [{self.done}] {result.account.id} {result.account.name}: {result.status}, "
+                    f"{found} findings, {len(result.errors)} errors, {result.seconds:.1f} s")
+            print(safe.terminal(line), file=sys.stderr)

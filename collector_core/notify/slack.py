@@ -87,84 +87,139 @@ class SlackError(Exception):
 
 
 # -- building ------------------------------------------------------------------------------
+# The report is written in rich_text blocks, which Slack prefers for text from users
+# (docs.slack.dev, "Rich text block"): each run of text carries its style explicitly, and Slack
+# shows a run's text as it is. In mrkdwn, data could format itself: Slack escapes &, < and >, but
+# has no escape for *, _, ~ or `, so a summary could turn bold, strike text out or open code.
+Run = dict[str, Any]
+Line = list[Run]
+
+
 def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> list[dict[str, Any]]:
     """Webhook payloads for a report, each within Slack's block and text limits."""
     blocks: list[Block] = []
-    overview = [f"*{report.open}* open, *{report.new}* new, *{report.resolved}* resolved"
-                + (f", {report.muted} muted (not listed)" if report.muted else "")
-                + (f" · run `{escape(report.run_id)}`, {report.accounts} accounts" if report.run_id else "")]
-    blocks += _sections(overview)
+    overview = [_bold(str(report.open)), _text(" open, "), _bold(str(report.new)), _text(" new, "),
+                _bold(str(report.resolved)), _text(" resolved")]
+    if report.muted:
+        overview.append(_text(f", {report.muted} muted (not listed)"))
+    if report.run_id:
+        overview += [_text(" · run "), _code(report.run_id), _text(f", {report.accounts} accounts")]
+    blocks += _blocks([overview])
     if report.problems:
-        lines = [":warning: *Incomplete scans* (their earlier findings stay open):"]
-        lines += [f"• `{p.account_id}` {escape(p.account_name)}: {p.status}, {escape(p.detail)}"
+        lines = [[_emoji("warning"), _text(" "), _bold("Incomplete scans"),
+                  _text(" (their earlier findings stay open):")]]
+        lines += [[_text("• "), _code(p.account_id), _text(f" {p.account_name}: {p.status}, {p.detail}")]
                   for p in report.problems[:MAX_PROBLEMS]]
         if len(report.problems) > MAX_PROBLEMS:
-            lines.append(f"…and {len(report.problems) - MAX_PROBLEMS} more accounts")
-        blocks += _sections(lines)
+            lines.append([_text(f"…and {len(report.problems) - MAX_PROBLEMS} more accounts")])
+        blocks += _blocks(lines)
     if report.expired_mutes:
-        lines = [":alarm_clock: *Expired mutes* (their findings are reported again):"]
-        lines += [f"• {escape(mute_rules.describe(m))}" for m in report.expired_mutes]
-        blocks += _sections(lines)
+        lines = [[_emoji("alarm_clock"), _text(" "), _bold("Expired mutes"),
+                  _text(" (their findings are reported again):")]]
+        lines += [[_text(f"• {mute_rules.describe(m)}")] for m in report.expired_mutes]
+        blocks += _blocks(lines)
     for section in report.sections:
         if not (section.open or section.resolved):
             continue
-        lines = [f"*{escape(section_title(section))}*"]
+        lines = [[_bold(section_title(section))]]
         lines += _grouped(section.open[:max_lines], report)
         if len(section.open) > max_lines:
             rest = section.open[max_lines:]
-            lines.append(f"…and {len(rest)} more ({sum(e.is_new for e in rest)} new); "
-                         f"`aws-collector findings --plugin {section.plugin}` lists them all")
+            lines.append([_text(f"…and {len(rest)} more ({sum(e.is_new for e in rest)} new); "),
+                          _code(f"aws-collector findings --plugin {section.plugin}"), _text(" lists them all")])
         if section.resolved:
-            lines.append("_Resolved since the previous run:_")
+            lines.append([_text("Resolved since the previous run:", italic=True)])
             shown = section.resolved[:MAX_RESOLVED_PER_PLUGIN]
-            lines += [f"• ~{escape(_where(e))}: {escape(e.line)}~" for e in shown]
+            lines += [[_text("• "), _text(f"{' '.join(e.place)}: {e.line}", strike=True)] for e in shown]
             if len(section.resolved) > MAX_RESOLVED_PER_PLUGIN:
-                lines.append(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")
-        blocks += _sections(lines)
+                lines.append([_text(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")])
+        blocks += _blocks(lines)
         blocks.append({"type": "divider"})
     if not report.sections:
-        blocks += _sections(["No findings."])
+        blocks += _blocks([[_text("No findings.")]])
     return _pack(blocks, report.headline())
 
 
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn: Slack reads &, < and > as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def block_chars(block: Block) -> int:
+    """The characters of text a block holds, as Slack's size limits count them."""
+    if block["type"] == "rich_text":
+        return sum(len(run.get("text", "")) for part in block["elements"] for run in part["elements"])
+    return len(block.get("text", {}).get("text", ""))
 
 
-def _grouped(entries: Iterable[Entry], report: Report) -> list[str]:
-    lines, place = [], None
+def _text(text: str, **style: bool) -> Run:
+    """A run of text shown exactly as it is, styled only by ``style`` (bold, italic, strike, code)."""
+    run: Run = {"type": "text", "text": text}
+    if style:
+        run["style"] = style
+    return run
+
+
+def _bold(text: str) -> Run:
+    return _text(text, bold=True)
+
+
+def _code(text: str) -> Run:
+    return _text(text, code=True)
+
+
+def _emoji(name: str) -> Run:
+    return {"type": "emoji", "name": name}
+
+
+def _grouped(entries: Iterable[Entry], report: Report) -> list[Line]:
+    lines: list[Line] = []
+    place = None
     for entry in entries:
         if entry.place != place:
             place = entry.place
-            lines.append(f"`{place.account_id}` {escape(place.account_name)} · {place.region}")
+            lines.append([_code(place.account_id), _text(f" {place.account_name} · {place.region}")])
         days = entry.open_days(report.generated)
-        age = f" _(open {days} d)_" if days else ""
-        new = ":new: " if entry.is_new else ""
-        lines.append(f"• {new}`{entry.finding['severity']}` {escape(entry.line)}{age}")
+        line = [_text("• ")] + ([_emoji("new"), _text(" ")] if entry.is_new else [])
+        line += [_code(entry.finding["severity"]), _text(f" {entry.line}")]
+        if days:
+            line.append(_text(f" (open {days} d)", italic=True))
+        lines.append(line)
     return lines
 
 
-def _where(entry: Entry) -> str:
-    return " ".join(entry.place)
-
-
-def _sections(lines: list[str]) -> list[Block]:
-    """Lines packed into as few section blocks as the 3000-character limit allows."""
-    blocks, text = [], ""
+def _blocks(lines: list[Line]) -> list[Block]:
+    """Lines packed into as few rich_text blocks as the 3000-character limit allows."""
+    blocks: list[Block] = []
+    runs: Line = []
     for line in lines:
-        line = line if len(line) <= SECTION_CHARS else line[: SECTION_CHARS - 1] + "…"
-        if text and len(text) + 1 + len(line) > SECTION_CHARS:
-            blocks.append(_section(text))
-            text = ""
-        text = f"{text}\n{line}" if text else line
-    if text:
-        blocks.append(_section(text))
+        line = _cut(line, SECTION_CHARS)
+        if runs and _chars(runs) + 1 + _chars(line) > SECTION_CHARS:
+            blocks.append(_rich_text(runs))
+            runs = []
+        runs += ([_text("\n")] if runs else []) + [run for run in line if run.get("text") != ""]
+    if runs:
+        blocks.append(_rich_text(runs))
     return blocks
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def _chars(runs: Line) -> int:
+    return sum(len(run.get("text", "")) for run in runs)
+
+
+def _cut(line: Line, limit: int) -> Line:
+    """A line of at most ``limit`` characters, its last run cut and marked when it was longer."""
+    if _chars(line) <= limit:
+        return line
+    kept: Line = []
+    room = limit - 1
+    for run in line:
+        text = run.get("text")
+        if text is not None and len(text) > room:
+            kept.append({**run, "text": text[:room] + "…"})
+            break
+        kept.append(run)
+        room -= len(text or "")
+    return kept
+
+
+def _rich_text(runs: Line) -> Block:
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": runs}]}
 
 
 def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
@@ -172,7 +227,7 @@ def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
     messages: list[list[Block]] = [[]]
     chars = 0
     for block in blocks:
-        size = len(block.get("text", {}).get("text", ""))
+        size = block_chars(block)
         current = messages[-1]
         if current and (len(current) + 2 > MAX_BLOCKS or chars + size > MESSAGE_CHARS):
             messages.append([])

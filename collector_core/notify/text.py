@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from collector_core.notify import mutes as mute_rules
+from collector_core.notify import safe
 from collector_core.notify.report import Entry, Report, section_title
 
 
@@ -26,7 +27,7 @@ def render(report: Report) -> str:
             lines += [f"    {' '.join(e.place)}: {e.line}" for e in section.resolved]
     if not report.sections:
         lines += ["", "No findings."]
-    return "\n".join(lines)
+    return "\n".join(safe.terminal(line) for line in lines)  # data must not drive the terminal
 
 
 def _grouped(entries: Iterable[Entry], report: Report) -> Iterator[str]:
