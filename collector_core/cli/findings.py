@@ -9,6 +9,7 @@ import json
 import sys
 from typing import Any
 
+from collector_core.cli import deadline
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
 from collector_core.errors import describe
 from collector_core.notify import safe
@@ -21,6 +22,7 @@ def add(sub: Any) -> None:
     p.add_argument("--plugin", help="only this collector")
     p.add_argument("--account", help="only this account id")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    deadline.add_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any
 
+from collector_core.cli import deadline
 from collector_core.cli.common import EXIT_OK, UsageError, command, load
 
 
@@ -15,6 +16,7 @@ def add(sub: Any) -> None:
     p.add_argument("--config", required=True)
     p.add_argument("--format", choices=("json", "cloudformation"), default="json",
                    help="the policy document (default), or the member role's StackSet template")
+    deadline.add_option(p, "reading the config")  # from S3 or SSM, it waits for AWS
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from collector_core.cli import deadline
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load, positive
 from collector_core.errors import describe
 
@@ -17,6 +18,7 @@ def add(sub: Any) -> None:
     p.add_argument("--concurrency", type=positive, default=8, help="accounts at once (default 8)")
     p.add_argument("--timeout", type=positive, default=900,
                    help="seconds one account may take before it is cut off (default 900)")
+    deadline.add_option(p, "the steps outside the collection (the config, the table, the report)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
                            concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
                            on_run_complete=completed.append if config.notify.on_run_complete else None)
     try:
-        result = director.run(config, registry, invoker, clients=clients, store=store)
+        with deadline.suspended():  # the collection is bounded per account, by --timeout
+            result = director.run(config, registry, invoker, clients=clients, store=store)
     except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
         print(f"aws-collector: the run could not start: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES

@@ -28,7 +28,7 @@ from typing import Any
 from collector_core.config.fragments import ENV_NAME, NON_EMPTY, Schema, mapping
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
-from collector_core.runtime.clients import Clients, home_region
+from collector_core.runtime.clients import Clients, home_region, note_endpoint
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -329,6 +329,7 @@ def post(
 def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
               sleep: Callable[[float], None]) -> None:
     host = _host(url)
+    note_endpoint(f"the Slack webhook at {host}")  # what a command given up on was waiting for
     for attempt in range(1, max_attempts + 1):
         try:
             request = urllib.request.Request(url, data=body, method="POST",

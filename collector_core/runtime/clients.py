@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,25 @@ from collector_core.runtime import botocore_patch
 
 DEFAULT_REGION = "us-east-1"
 CallHook = Callable[[str, str, str], None]  # (region, service, operation)
+_waiting = threading.local()
+
+
+def waiting_on() -> str | None:
+    """What this thread last sent a request to: the endpoint a stalled call is waiting for."""
+    return getattr(_waiting, "endpoint", None)
+
+
+def note_endpoint(endpoint: str) -> None:
+    """Record what this thread is about to wait for (see waiting_on)."""
+    _waiting.endpoint = endpoint
+
+
+def _note_request(**event: Any) -> None:
+    # before-send.<service>.<operation>: name the service and where its request goes, nothing more.
+    parts = urllib.parse.urlsplit(event["request"].url)
+    name = event.get("event_name", "")
+    service = name.split(".")[1] if name.count(".") >= 2 else "AWS"
+    note_endpoint(f"{service} at {parts.scheme}://{parts.netloc}")
 
 
 def home_region() -> str:
@@ -62,6 +82,8 @@ class Clients:
         self._session: Any = boto3.session.Session(botocore_session=self._botocore)
         # Clients share one class and model per service (botocore_patch); created under self._lock.
         botocore_patch.share(self._botocore)
+        # So that a command given up on can say which endpoint never answered (cli.deadline).
+        self._botocore.register("before-send", _note_request)
         self._lock = threading.Lock()
         self._cache: dict[tuple[str | None, str, str], Any] = {}
         self._config = Config(
