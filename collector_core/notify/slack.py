@@ -1,7 +1,7 @@
 """The report as Slack Block Kit messages, posted to an incoming webhook.
 
 Slack's limits (docs.slack.dev, Block Kit reference): at most 50 blocks a message, 3000
-characters in a section's text, 150 in a header's. Beyond those, Slack also rejects messages
+characters in a section's text (kept for each rich_text block too), 150 in a header's. Beyond those, Slack also rejects messages
 whose blocks hold about 13,000 characters in all (``msg_blocks_too_long``, reported in
 slackapi/bolt-js#2509), so a message stays under MESSAGE_CHARS. A report that does not fit is
 summarised (the first findings of each plugin, then a count) and split over several messages,
