@@ -3,16 +3,28 @@
 One source for both outputs of `aws-collector iam-policy`: the policy document, and the
 CloudFormation template of the role (deploy/member-role.yaml is that template for the built-ins),
 so the role a StackSet deploys cannot drift from what the collectors call.
+
+The role is read-only, whatever a plugin declares: each action is classified by the access level
+AWS files it under (parliament's copy of the Service Authorization Reference), and only List and
+Read actions that do not read data or secrets go in, unless the config allows an action for that
+collector (``plugins.<name>.allow_actions``).
 """
 from __future__ import annotations
 
+import fnmatch
+import functools
+import importlib.util
+import json
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from collector_core.config.model import Config
-from collector_core.plugins import Registry
+if TYPE_CHECKING:  # only the types: `aws-collector plugins` classifies actions without a config
+    from collector_core.config.model import Config
+    from collector_core.plugins import Registry
 
 #: What the worker itself calls in a member account, whatever the collectors.
 RUNTIME_ACTIONS = ("ec2:DescribeRegions",)
@@ -29,6 +41,95 @@ def enabled_collectors(config: Config, registry: Registry) -> list[str]:
     for account_id in account_ids:
         names.update(config.collectors_for(account_id, registry))
     return sorted(names)
+
+
+#: The access levels the member role may hold.
+READ_ONLY = ("List", "Read")
+#: Reads that return data or secrets, not how an account is configured: object contents, secret and
+#: parameter values, table items, plaintext keys. A misconfiguration collector has no business with
+#: them, and a role in every account that can read them is a role worth stealing. AWS files most
+#: under Read (secretsmanager:BatchGetSecretValue under List; kms:Decrypt under Write already).
+DATA_READS = (
+    "s3:GetObject*",  # object contents and versions; also the object's ACL and tags: allow those per plugin
+    "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
+    "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect",
+    "kms:Decrypt",
+)
+DATA_READ, WILDCARD, UNKNOWN = "data or secret read", "wildcard", "unknown action"
+
+
+def access_level(action: str) -> str:
+    """How an action is filed: IAM's level (List, Read, Write, Permissions management, Tagging), or
+    DATA_READ, WILDCARD or UNKNOWN. Only READ_ONLY levels go into the member role by default."""
+    if "*" in action or "?" in action:
+        return WILDCARD
+    if any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in DATA_READS):
+        return DATA_READ
+    return _levels().get(action.lower(), UNKNOWN)
+
+
+@functools.lru_cache(maxsize=1)
+def _levels() -> dict[str, str]:
+    """service:action (lower case) -> access level, from parliament's iam_definition.json.
+
+    The file is read, not the package imported: parliament's __init__ needs pkg_resources, which
+    setuptools 81 no longer ships, and only this module (never the worker) needs the data.
+    """
+    spec = importlib.util.find_spec("parliament")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise PolicyError("classifying IAM actions needs parliament's IAM data: pip install parliament")
+    path = Path(next(iter(spec.submodule_search_locations))) / "iam_definition.json"
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    return {f"{service['prefix']}:{privilege['privilege']}".lower(): privilege["access_level"]
+            for service in definition for privilege in service["privileges"]}
+
+
+class PolicyError(Exception):
+    """Declared permissions the read-only member role may not hold; the message names each."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An action a collector declares that the member role may not hold, and why."""
+
+    collector: str
+    plugin: str  # the entry point that registered the collector
+    distribution: str
+    action: str
+    level: str
+
+    def __str__(self) -> str:
+        return (f"collector {self.collector} (plugin {self.plugin}, distribution {self.distribution}) "
+                f"declares {self.action}: {self.level}")
+
+
+def refusals(config: Config, registry: Registry, names: Iterable[str]) -> list[Refusal]:
+    """Each named collector's declared actions that are not read-only and not allowed by the config."""
+    found = []
+    for name in names:
+        allowed = config.allowed_actions(name)
+        plugin = registry.collectors[name].plugin
+        for action in sorted(set(registry[name].permissions)):
+            level = access_level(action)
+            if level not in READ_ONLY and action.lower() not in allowed:
+                found.append(Refusal(name, plugin.name, plugin.distribution, action, level))
+    return found
+
+
+def member_actions(config: Config, registry: Registry) -> list[str]:
+    """The actions the member role needs for the enabled collectors; PolicyError naming every one
+    that is not read-only and that the config does not allow."""
+    names = enabled_collectors(config, registry)
+    refused = refusals(config, registry, names)
+    if refused:
+        lines = [f"{config.source}: the member role is read-only; these declared permissions are not:"]
+        lines += [f"  {r}" for r in refused]
+        example = refused[0]
+        lines.append(f"Leave the collector disabled, or if you accept what it may do in every account, allow "
+                     f"the action for it: plugins.{example.collector}.allow_actions: [{example.action}]")
+        raise PolicyError("\n".join(lines))
+    return collector_actions(registry, names)
 
 
 def collector_actions(registry: Registry, names: Iterable[str]) -> list[str]:
@@ -68,8 +169,9 @@ def policy_document(actions: Iterable[str], *, cloudformation: bool = False) -> 
 
 
 def member_policy(config: Config, registry: Registry) -> dict[str, Any]:
-    """An IAM policy document with exactly the union of the enabled collectors' permissions."""
-    return policy_document(collector_actions(registry, enabled_collectors(config, registry)))
+    """An IAM policy document with exactly the union of the enabled collectors' permissions
+    (PolicyError if one is not read-only and not allowed)."""
+    return policy_document(member_actions(config, registry))
 
 
 def member_role_template(actions: Iterable[str], *, role_name: str = DEFAULT_ROLE_NAME) -> str:

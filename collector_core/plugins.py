@@ -29,6 +29,10 @@ BLOCK_ENV = "AWS_COLLECTOR_DISABLE_PLUGINS"
 STRICT_ENV = "AWS_COLLECTOR_STRICT_PLUGINS"
 #: The attribute of a plugin module declaring the plugin API range it is built for, e.g. ">=1.0,<2".
 PLUGIN_API_ATTRIBUTE = "PLUGIN_API"
+#: The config key, next to ``enabled``, that lets the member role hold actions that are not read-only.
+ALLOW_ACTIONS = "allow_actions"
+#: Keys of a collector's config section that belong to the runtime: no option may take their names.
+RESERVED_KEYS = ("enabled", ALLOW_ACTIONS)
 
 
 class PluginError(Exception):
@@ -246,11 +250,10 @@ def _check_collector(collector: object, plugin: PluginSpec) -> None:
         raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r} has no Scope")
     if not callable(collector.collect):
         raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r}.collect is not callable")
-    # "enabled" is the runtime's own switch in every collector's config section.
-    if "enabled" in collector.options:
-        raise PluginError(
-            f"plugin {plugin.name!r}: collector {collector.name!r} may not have an option 'enabled'"
-        )
+    # "enabled" and "allow_actions" are the runtime's own keys in every collector's config section.
+    for key in RESERVED_KEYS:
+        if key in collector.options:
+            raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r} may not have an option {key!r}")
 
 
 def _fail(registry: Registry, failure: PluginFailure, strict: bool) -> None:

@@ -79,3 +79,30 @@ def serve_http() -> Iterator[Listener]:
     with running(server) as port:
         listener.url = f"http://127.0.0.1:{port}"
         yield listener
+
+
+@contextmanager
+def stalled_endpoint(trickle: float | None = None) -> Iterator[str]:
+    """A TCP endpoint on 127.0.0.1 that accepts connections and never completes an answer: silent,
+    or (``trickle`` seconds) sending one byte of an HTTP response at a time, so that no read ever
+    times out. Yields its URL."""
+    stop = threading.Event()
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n" * 1000
+            for byte in answer:
+                if stop.wait(trickle if trickle else 3600):
+                    return
+                try:
+                    self.request.sendall(bytes([byte]))
+                except OSError:  # the client gave up
+                    return
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    try:
+        with running(server) as port:
+            yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()

@@ -71,7 +71,7 @@ def test_json_lists_built_in_plugins_and_their_collectors() -> None:
         assert plugin["distribution"] == "aws-collector"
         assert plugin["module"] == f"aws_collector_plugins.{name}"
         [collector] = plugin["collectors"]
-        assert set(collector) == {"name", "scope", "summary", "permissions", "options"}
+        assert set(collector) == {"name", "scope", "summary", "permissions", "access_levels", "options"}
         assert collector["name"] == name and collector["permissions"]
     assert plugins["iam_key_age"]["collectors"][0]["scope"] == "global"
     assert plugins["unattached_ebs"]["collectors"][0]["scope"] == "regional"

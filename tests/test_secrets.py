@@ -69,3 +69,52 @@ def test_a_debug_run_prints_no_secret(moto_reset: str, tmp_path: Path) -> None:
     assert done.returncode == 0, output
     assert "account_done" in output  # debug logging was on: there was something to leak
     assert not [s for s in (SECRET, TOKEN, EXTERNAL_ID) if s in output], output
+
+
+SLACK_SECRET = "noSchemeSecretPart42"
+NO_SCHEME = f"hooks.slack.com/services/T0000/B0000/{SLACK_SECRET}"
+FROM_ENV = "{webhook_url_env: SLACK_URL}"
+
+
+@pytest.mark.parametrize(("slack", "env_url", "flags", "exit_code", "says"), [
+    (FROM_ENV, NO_SCHEME, [], 1,
+     "notify.slack.webhook_url_env: the environment variable SLACK_URL does not hold a valid https://"),
+    ("{webhook_url_ssm: /collector/slack}", "", [], 1,
+     "notify.slack.webhook_url_ssm: the SSM parameter /collector/slack does not hold a valid https://"),
+    ("{webhook_url_secret: collector/slack}", "", [], 1,
+     "notify.slack.webhook_url_secret: the secret collector/slack does not hold a valid https://"),
+    ("{webhook_url_secret: collector/slack-json}", "", [], 1,
+     "the secret collector/slack-json does not hold a valid https://"),
+    (f"{{webhook_url: '{NO_SCHEME}'}}", "", [], 2,
+     "notify.slack.webhook_url: expected an https:// webhook URL, got a value not shown here"),
+    (FROM_ENV, "", ["--slack-webhook", NO_SCHEME], 2, "--slack-webhook: expected an https:// webhook URL"),
+    (FROM_ENV, f"https://hooks.slack.com:https/services/T0000/B0000/{SLACK_SECRET}", [], 1,
+     "the environment variable SLACK_URL does not hold a valid https://"),
+    (FROM_ENV, f"http://127.0.0.1:9/services/T0000/B0000/{SLACK_SECRET} x", [], 1,
+     "the Slack webhook URL for 127.0.0.1 is malformed"),
+], ids=["env", "ssm", "secret", "json secret", "config", "flag", "a bad port", "a space"])
+def test_a_malformed_slack_webhook_is_never_echoed(slack: str, env_url: str, flags: list[str], exit_code: int,
+                                                   says: str, server_env: str, tmp_path: Path) -> None:
+    """`aws-collector -vv notify` with a webhook URL that urllib cannot use, from each place a URL can
+    come from: the failure is reported by where the URL came from, and neither output nor logs hold it."""
+    import boto3
+
+    from collector_core.runtime.clients import Clients
+    from collector_core.store import Store
+
+    boto3.client("ssm").put_parameter(Name="/collector/slack", Value=NO_SCHEME, Type="SecureString")
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name="collector/slack", SecretString=NO_SCHEME)
+    secrets.create_secret(Name="collector/slack-json", SecretString=json.dumps({"webhook_url": NO_SCHEME}))
+    Store.open("secrets-notify", Clients()).ensure_table()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"table: secrets-notify\naccounts: [{{id: '111111111111'}}]\nnotify: {{slack: {slack}}}\n")
+    env = {**os.environ, "AWS_ENDPOINT_URL": server_env, "SLACK_URL": env_url or NO_SCHEME}
+
+    done = subprocess.run([sys.executable, "-m", "collector_core.cli", "-vv", "notify", "--config", str(config),
+                           *flags], env=env, capture_output=True, text=True, timeout=120)
+
+    output = done.stdout + done.stderr
+    assert done.returncode == exit_code, output
+    assert says in done.stderr
+    assert SLACK_SECRET not in output and "T0000/B0000" not in output

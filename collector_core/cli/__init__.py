@@ -1,7 +1,8 @@
 """The `aws-collector` command: one module per command, each a thin shell over the functions the
 Lambda handlers also call.
 
-Exit codes: 0 all well; 1 finished with recorded failures; 2 bad usage or config, nothing ran.
+Exit codes: 0 all well; 1 finished with recorded failures (or gave up at --deadline); 2 bad usage
+or config, nothing ran.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from collector_core.cli import demo, findings, migrate, new_plugin, notify, plugins, policy, run
+from collector_core.cli import deadline, demo, findings, migrate, new_plugin, notify, plugins, policy, run
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
@@ -25,7 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(level="debug" if args.verbose > 1 else "info" if args.verbose else "warning",
                    json_output=False if sys.stderr.isatty() else None)
     try:
-        return int(args.command(args))
+        with deadline.deadline(getattr(args, "deadline", None)):
+            return int(args.command(args))
+    except deadline.DeadlineExceeded as exc:
+        print(f"aws-collector: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
     except UsageError as exc:
         print(f"aws-collector: {exc}", file=sys.stderr)
         return EXIT_USAGE

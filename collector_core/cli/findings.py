@@ -9,10 +9,12 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
+from collector_core.cli import deadline
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
 from collector_core.collector import SEVERITIES
 from collector_core.errors import describe
 from collector_core.findings import SCHEMA_FIELDS
+from collector_core.notify import safe
 
 EXAMPLES = """\
 examples:
@@ -33,6 +35,7 @@ def add(sub: Any) -> None:
     p.add_argument("--region", help="only this region (global collectors: global)")
     p.add_argument("--severity", choices=SEVERITIES, help="only this severity and above")
     p.add_argument("--format", choices=tuple(WRITERS), default="table")
+    deadline.add_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +92,9 @@ class CsvWriter:
         self.writer.writeheader()
 
     def write(self, finding: dict[str, Any]) -> None:
-        self.writer.writerow({**finding, "details": json.dumps(finding["details"], sort_keys=True)})
+        row = {**finding, "details": json.dumps(finding["details"], sort_keys=True)}
+        # Cells a spreadsheet would run as formulas are neutralised.
+        self.writer.writerow({key: safe.csv_cell(value) for key, value in row.items()})
 
     def close(self) -> None:
         pass
@@ -105,7 +110,7 @@ class TableWriter:
         self.rows: list[list[str]] = []
 
     def write(self, finding: dict[str, Any]) -> None:
-        self.rows.append([str(finding[c]) for c in self.COLUMNS])
+        self.rows.append([safe.terminal(str(finding[c])) for c in self.COLUMNS])  # before cutting to width
 
     def close(self) -> None:
         widths = [min(60, max([len(c)] + [len(r[i]) for r in self.rows])) for i, c in enumerate(self.COLUMNS)]

@@ -9,7 +9,6 @@ from typing import Any
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load
 from collector_core.errors import describe
 
-
 EXAMPLES = """\
 examples:
   aws-collector migrate --config config.yaml     once, after upgrading from 0.1 (running it again is safe)

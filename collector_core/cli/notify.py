@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from collector_core.cli import deadline
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load
 from collector_core.errors import describe
 
@@ -27,6 +28,7 @@ def add(sub: Any) -> None:
     p.add_argument("--email", metavar="ADDR", action="append",
                    help="email this address through SES (repeatable; sender from notify.email.sender)")
     p.add_argument("--stdout", action="store_true", help="print the report")
+    deadline.add_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

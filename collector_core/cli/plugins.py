@@ -23,17 +23,25 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from collector_core.iam_policy import READ_ONLY, access_level
+    from collector_core.notify import safe
+
     registry = load_registry()
     listing = registry.describe()
+    for plugin in listing["plugins"]:
+        for c in plugin["collectors"]:
+            c["access_levels"] = {action: access_level(action) for action in c["permissions"]}
     if args.json:
         print(json.dumps(listing, indent=2, sort_keys=True))
         return EXIT_OK
     for plugin in listing["plugins"]:
-        print(f"{plugin['name']} ({plugin['distribution']} {plugin['version']})")
+        print(safe.terminal(f"{plugin['name']} ({plugin['distribution']} {plugin['version']})"))
         for c in plugin["collectors"]:
-            print(f"  {c['name']:<24} {c['scope']:<8} {c['summary']}")
-            print(f"  {'':<24} permissions: {', '.join(c['permissions']) or 'none'}")
+            print(f"  {c['name']:<24} {c['scope']:<8} {safe.terminal(c['summary'])}")
+            permissions = [f"{action} ({level}{'' if level in READ_ONLY else ', not read-only'})"
+                           for action, level in c["access_levels"].items()]
+            print(safe.terminal(f"  {'':<24} permissions: {', '.join(permissions) or 'none'}"))
     for failed in listing["failed"]:
-        print(f"FAILED {failed['name']} ({failed['distribution']} {failed['version']}): "
-              f"could not {failed['stage']}: {failed['error']}")
+        print(safe.terminal(f"FAILED {failed['name']} ({failed['distribution']} {failed['version']}): "
+                            f"could not {failed['stage']}: {failed['error']}"))
     return EXIT_OK

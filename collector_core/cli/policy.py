@@ -6,7 +6,8 @@ import json
 import sys
 from typing import Any
 
-from collector_core.cli.common import EXIT_OK, command, load
+from collector_core.cli import deadline
+from collector_core.cli.common import EXIT_OK, UsageError, command, load
 
 EXAMPLES = """\
 examples:
@@ -22,15 +23,19 @@ def add(sub: Any) -> None:
     p.add_argument("--config", required=True)
     p.add_argument("--format", choices=("json", "cloudformation"), default="json",
                    help="the policy document (default), or the member role's StackSet template")
+    deadline.add_option(p, "reading the config")  # from S3 or SSM, it waits for AWS
 
 
 def run(args: argparse.Namespace) -> int:
-    from collector_core.iam_policy import collector_actions, enabled_collectors, member_policy, member_role_template
+    from collector_core.iam_policy import PolicyError, member_actions, member_role_template, policy_document
 
     registry, config = load(args.config)
+    try:
+        actions = member_actions(config, registry)
+    except PolicyError as exc:  # a permission the read-only role may not hold: nothing is printed
+        raise UsageError(str(exc)) from None
     if args.format == "cloudformation":
-        actions = collector_actions(registry, enabled_collectors(config, registry))
         sys.stdout.write(member_role_template(actions, role_name=config.role_name))
     else:
-        print(json.dumps(member_policy(config, registry), indent=2))
+        print(json.dumps(policy_document(actions), indent=2))
     return EXIT_OK

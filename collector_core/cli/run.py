@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from collector_core.cli import deadline
 from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load, positive
 from collector_core.errors import describe
 
@@ -25,6 +26,7 @@ def add(sub: Any) -> None:
     p.add_argument("--concurrency", type=positive, default=8, help="accounts at once (default 8)")
     p.add_argument("--timeout", type=positive, default=900,
                    help="seconds one account may take before it is cut off (default 900)")
+    deadline.add_option(p, "the steps outside the collection (the config, the table, the report)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
                            concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
                            on_run_complete=complete if config.notify.on_run_complete else None)
     try:
-        # In this process every worker ends within --timeout: the run's deadline follows from it.
-        result = director.run(config, registry, invoker, clients=clients, store=store,
-                              deadline_seconds=args.timeout + 60)
+        # In this process every worker ends within --timeout: the run's deadline follows from it,
+        # and the command's own --deadline pauses meanwhile (the collection is bounded per account).
+        with deadline.suspended():
+            result = director.run(config, registry, invoker, clients=clients, store=store,
+                                  deadline_seconds=args.timeout + 60)
     except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
         print(f"aws-collector: the run could not start: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
@@ -91,9 +95,11 @@ class _Progress:
         self.done = 0
 
     def __call__(self, result: Any) -> None:
+        from collector_core.notify import safe
+
         self.done += 1
         if sys.stderr.isatty():
             found = sum(result.findings_by_plugin().values())
-            print(f"  [{self.done}] {result.account.id} {result.account.name}: {result.status}, "
-                  f"{found} findings, {len(result.errors)} errors, {result.seconds:.1f} s",
-                  file=sys.stderr)
+            line = (f"  [{self.done}] {result.account.id} {result.account.name}: {result.status}, "
+                    f"{found} findings, {len(result.errors)} errors, {result.seconds:.1f} s")
+            print(safe.terminal(line), file=sys.stderr)

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from collector_core.config.aliases import AliasBomb, load_yaml
 from collector_core.config.errors import ConfigError, explain, kind
 from collector_core.config.model import AccountConfig, Config
 from collector_core.config.schema import config_schema, section_problems
@@ -28,7 +29,9 @@ def load_config(source: str, registry: Registry, *, text: str | None = None) -> 
     if len(text.encode()) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: the file is {len(text.encode())} bytes; a config is at most 1 MiB")
     try:
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text)
+    except AliasBomb as exc:
+        raise ConfigError(f"{source}: line {exc.problem_mark.line + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -11,7 +11,7 @@ from collector_core.collector import Account
 from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify.channels import NotifySettings
 from collector_core.notify.mutes import Mute
-from collector_core.plugins import Registry
+from collector_core.plugins import ALLOW_ACTIONS, Registry
 from collector_core.runtime.events import DEFAULT_SCAN_THREADS
 
 
@@ -67,9 +67,15 @@ class Config:
             settings.update(copy.deepcopy(dict(self.plugins.get(name, {}))))
             if entry:
                 settings.update(copy.deepcopy(dict(entry.plugins.get(name, {}))))
+            settings.pop(ALLOW_ACTIONS, None)  # the member role's business, not the collector's
             if settings.pop("enabled"):
                 plan[name] = settings
         return plan
+
+    def allowed_actions(self, collector: str) -> frozenset[str]:
+        """Actions (lower case) the config lets the member role hold for this collector, though not
+        read-only: one role serves every account, so only the top-level plugins section says."""
+        return frozenset(a.lower() for a in self.plugins.get(collector, {}).get(ALLOW_ACTIONS, []))
 
     def configured_accounts(self) -> list[Account]:
         """Accounts listed in the config, in order."""

@@ -5,22 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from collector_core.config.errors import shown_key
 from collector_core.config.fragments import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes
-from collector_core.plugins import Registry
+from collector_core.plugins import ALLOW_ACTIONS, Registry
 
 
 def config_schema(registry: Registry) -> Schema:
     """The whole config's schema for the installed collectors."""
-    plugins = {
-        "type": "object",
-        "properties": {name: options_schema(registry[name].options) for name in registry.names()},
-        "additionalProperties": False,
-        "expected": "a mapping of plugin name to settings",
-    }
+    def plugins(account_level: bool) -> Schema:
+        return {
+            "type": "object",
+            "properties": {name: options_schema(registry[name].options, account_level=account_level)
+                           for name in registry.names()},
+            "additionalProperties": False,
+            "expected": "a mapping of plugin name to settings",
+        }
+
     account = mapping(
-        {"id": ACCOUNT_ID, "name": NON_EMPTY, "regions": regions(), "plugins": plugins},
+        {"id": ACCOUNT_ID, "name": NON_EMPTY, "regions": regions(), "plugins": plugins(True)},
         "a mapping with id, name and optional regions and plugins",
         required=["id"],
     )
@@ -41,7 +45,7 @@ def config_schema(registry: Registry) -> Schema:
                 "a mapping with enabled and exclude",
             ),
             "accounts": {"type": "array", "items": account, "expected": "a list of accounts"},
-            "plugins": plugins,
+            "plugins": plugins(False),
             "mute": mutes.schema(registry.names()),
             "notify": channels.schema(),
             "metrics": sinks.schema(),
@@ -50,9 +54,24 @@ def config_schema(registry: Registry) -> Schema:
     )
 
 
-def options_schema(defaults: Mapping[str, Any]) -> Schema:
-    """A collector's settings: ``enabled`` and its options, each of its default's type."""
-    props: dict[str, Any] = {"enabled": BOOLEAN}
+#: ``allow_actions``: IAM actions the member role may hold for this collector though not read-only.
+ALLOW_ACTIONS_SCHEMA: Schema = {
+    "type": "array", "uniqueItems": True,
+    "items": {"type": "string", "pattern": r"^(\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$", "expected": "an IAM action"},
+    "expected": "a list of IAM actions such as s3:GetObject",
+}
+#: One member role serves every account, so an account's own plugins section cannot widen it.
+NOT_PER_ACCOUNT: Schema = {
+    "not": {}, "expected": "allow_actions only in the top-level plugins section (one member role serves "
+                           "every account)",
+}
+
+
+def options_schema(defaults: Mapping[str, Any], *, account_level: bool = False) -> Schema:
+    """A collector's settings: ``enabled``, ``allow_actions`` (top level only) and its options, each
+    of its default's type."""
+    props: dict[str, Any] = {"enabled": BOOLEAN, ALLOW_ACTIONS: NOT_PER_ACCOUNT if account_level
+                             else ALLOW_ACTIONS_SCHEMA}
     for key, value in defaults.items():
         props[key] = _value_schema(value)
     return mapping(props, "a mapping of enabled and the plugin's options")
@@ -66,7 +85,7 @@ def section_problems(doc: Mapping[str, Any]) -> list[str]:
         if isinstance(account, dict) and isinstance(account.get("id"), str):
             if account["id"] in seen:
                 problems.append(
-                    f"accounts[{i}].id: duplicate account id {account['id']!r}, "
+                    f"accounts[{i}].id: duplicate account id {shown_key(account['id'])!r}, "
                     f"also at accounts[{seen[account['id']]}]; expected each account once"
                 )
             seen.setdefault(account["id"], i)

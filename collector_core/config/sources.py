@@ -6,10 +6,22 @@ from collector_core.errors import describe
 from collector_core.runtime.clients import Clients, home_region
 
 MAX_CONFIG_BYTES = 1024 * 1024
+#: SSM refuses to create a parameter whose name (its first path segment) begins with one of these,
+#: in any case ("No access to reserved parameter name"): a config there can never have been put.
+RESERVED_SSM_PREFIXES = ("aws", "ssm")
+
+
+def reserved_ssm_name(name: str) -> bool:
+    """Whether SSM reserves this parameter name: it begins with aws or ssm, in any case."""
+    return name.lstrip("/").lower().startswith(RESERVED_SSM_PREFIXES)
 
 
 def read_source(source: str) -> str:
     """The text of a config; ConfigError naming the source when it cannot be had."""
+    if source.startswith("ssm:") and reserved_ssm_name(source[len("ssm:") :]):
+        raise ConfigError(f"{source}: SSM reserves parameter names that begin with 'aws' or 'ssm' (in any "
+                          "case, first path segment included), so no config can be stored there; "
+                          "use a name such as ssm:/collector/config")
     try:
         if source.startswith("s3://"):
             bucket, _, key = source[len("s3://") :].partition("/")

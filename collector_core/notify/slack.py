@@ -1,12 +1,12 @@
 """The report as Slack Block Kit messages, posted to an incoming webhook.
 
 Slack's limits (docs.slack.dev, Block Kit reference): at most 50 blocks a message, 3000
-characters in a section's text, 150 in a header's. Beyond those, Slack also rejects messages
-whose blocks hold about 13,000 characters in all (``msg_blocks_too_long``, reported in
-slackapi/bolt-js#2509), so a message stays under MESSAGE_CHARS. A report that does not fit is
-summarised (the first findings of each plugin, then a count) and split over several messages,
-never dropped. Posting is paced at about one message a second, Slack's rate for webhooks, and a
-429 is retried after its Retry-After.
+characters in a section's text (kept for each rich_text block too), 150 in a header's. Beyond
+those, Slack also rejects messages whose blocks hold about 13,000 characters in all
+(``msg_blocks_too_long``, reported in slackapi/bolt-js#2509), so a message stays under
+MESSAGE_CHARS. A report that does not fit is summarised (the first findings of each plugin, then
+a count) and split over several messages, never dropped. Posting is paced at about one message
+a second, Slack's rate for webhooks, and a 429 is retried after its Retry-After.
 
 The webhook URL is a secret: it is read from config, an environment variable, SSM or Secrets
 Manager, and never appears in a log line or an error message (only its host does).
@@ -14,6 +14,7 @@ Manager, and never appears in a log line or an error message (only its host does
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import os
 import time
@@ -27,7 +28,7 @@ from typing import Any
 from collector_core.config.fragments import ENV_NAME, NON_EMPTY, Schema, mapping
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
-from collector_core.runtime.clients import Clients, home_region
+from collector_core.runtime.clients import Clients, home_region, note_endpoint
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -47,8 +48,10 @@ SCHEMA: Schema = mapping(
         "webhook_url": {"type": "string", "pattern": r"^https?://\S+$", "secret": True,
                         "expected": "an https:// webhook URL"},
         "webhook_url_env": ENV_NAME,
-        "webhook_url_ssm": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-/]{1,2048}$",
-                            "expected": "an SSM parameter name (a SecureString)"},
+        # SSM reserves names beginning with aws or ssm (in any case): none can hold a webhook.
+        "webhook_url_ssm": {"type": "string", "pattern": r"^(?!/?(?i:aws|ssm))[A-Za-z0-9_.\-/]{1,2048}$",
+                            "expected": "an SSM parameter name (a SecureString) not beginning with aws or ssm, "
+                                        "which SSM reserves"},
         "webhook_url_secret": {**NON_EMPTY, "expected": "a Secrets Manager secret name or ARN"},
         "max_findings_per_plugin": {"type": "integer", "minimum": 1, "maximum": 1000,
                                     "expected": "a whole number, 1 to 1000"},
@@ -84,85 +87,140 @@ class SlackError(Exception):
 
 
 # -- building ------------------------------------------------------------------------------
+# The report is written in rich_text blocks, which Slack prefers for text from users
+# (docs.slack.dev, "Rich text block"): each run of text carries its style explicitly, and Slack
+# shows a run's text as it is. In mrkdwn, data could format itself: Slack escapes &, < and >, but
+# has no escape for *, _, ~ or `, so a summary could turn bold, strike text out or open code.
+Run = dict[str, Any]
+Line = list[Run]
+
+
 def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> list[dict[str, Any]]:
     """Webhook payloads for a report, each within Slack's block and text limits."""
     blocks: list[Block] = []
-    overview = [f"*{report.open}* open, *{report.new}* new, *{report.resolved}* resolved"
-                + (f", {report.muted} muted (not listed)" if report.muted else "")
-                + (f" · run `{escape(report.run_id)}`, {report.accounts} accounts" if report.run_id else "")]
-    blocks += _sections(overview)
+    overview = [_bold(str(report.open)), _text(" open, "), _bold(str(report.new)), _text(" new, "),
+                _bold(str(report.resolved)), _text(" resolved")]
+    if report.muted:
+        overview.append(_text(f", {report.muted} muted (not listed)"))
+    if report.run_id:
+        overview += [_text(" · run "), _code(report.run_id), _text(f", {report.accounts} accounts")]
+    blocks += _blocks([overview])
     if report.problems:
-        lines = [":warning: *Incomplete scans* (their earlier findings stay open):"]
-        lines += [f"• `{p.account_id}` {escape(p.account_name)}: {p.status}, {escape(p.detail)}"
+        lines = [[_emoji("warning"), _text(" "), _bold("Incomplete scans"),
+                  _text(" (their earlier findings stay open):")]]
+        lines += [[_text("• "), _code(p.account_id), _text(f" {p.account_name}: {p.status}, {p.detail}")]
                   for p in report.problems[:MAX_PROBLEMS]]
         if len(report.problems) > MAX_PROBLEMS:
-            lines.append(f"…and {len(report.problems) - MAX_PROBLEMS} more accounts")
-        blocks += _sections(lines)
+            lines.append([_text(f"…and {len(report.problems) - MAX_PROBLEMS} more accounts")])
+        blocks += _blocks(lines)
     if report.expired_mutes:
-        lines = [":alarm_clock: *Expired mutes* (their findings are reported again):"]
-        lines += [f"• {escape(mute_rules.describe(m))}" for m in report.expired_mutes]
-        blocks += _sections(lines)
+        lines = [[_emoji("alarm_clock"), _text(" "), _bold("Expired mutes"),
+                  _text(" (their findings are reported again):")]]
+        lines += [[_text(f"• {mute_rules.describe(m)}")] for m in report.expired_mutes]
+        blocks += _blocks(lines)
     for section in report.sections:
         if not (section.open or section.resolved):
             continue
-        lines = [f"*{escape(section_title(section))}*"]
+        lines = [[_bold(section_title(section))]]
         shown_open = section.open.head(max_lines)
         lines += _grouped(shown_open, report)
         if len(section.open) > max_lines:
             rest, rest_new = len(section.open) - max_lines, section.new_count - sum(e.is_new for e in shown_open)
-            lines.append(f"…and {rest} more ({rest_new} new); "
-                         f"`aws-collector findings --plugin {section.plugin}` lists them all")
+            lines.append([_text(f"…and {rest} more ({rest_new} new); "),
+                          _code(f"aws-collector findings --plugin {section.plugin}"), _text(" lists them all")])
         if section.resolved:
-            lines.append("_Resolved since the previous run:_")
+            lines.append([_text("Resolved since the previous run:", italic=True)])
             shown = section.resolved.head(MAX_RESOLVED_PER_PLUGIN)
-            lines += [f"• ~{escape(_where(e))}: {escape(e.line)}~" for e in shown]
+            lines += [[_text("• "), _text(f"{' '.join(e.place)}: {e.line}", strike=True)] for e in shown]
             if len(section.resolved) > MAX_RESOLVED_PER_PLUGIN:
-                lines.append(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")
-        blocks += _sections(lines)
+                lines.append([_text(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")])
+        blocks += _blocks(lines)
         blocks.append({"type": "divider"})
     if not report.sections:
-        blocks += _sections(["No findings."])
+        blocks += _blocks([[_text("No findings.")]])
     return _pack(blocks, report.headline())
 
 
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn: Slack reads &, < and > as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def block_chars(block: Block) -> int:
+    """The characters of text a block holds, as Slack's size limits count them."""
+    if block["type"] == "rich_text":
+        return sum(len(run.get("text", "")) for part in block["elements"] for run in part["elements"])
+    return len(block.get("text", {}).get("text", ""))
 
 
-def _grouped(entries: Iterable[Entry], report: Report) -> list[str]:
-    lines, place = [], None
+def _text(text: str, **style: bool) -> Run:
+    """A run of text shown exactly as it is, styled only by ``style`` (bold, italic, strike, code)."""
+    run: Run = {"type": "text", "text": text}
+    if style:
+        run["style"] = style
+    return run
+
+
+def _bold(text: str) -> Run:
+    return _text(text, bold=True)
+
+
+def _code(text: str) -> Run:
+    return _text(text, code=True)
+
+
+def _emoji(name: str) -> Run:
+    return {"type": "emoji", "name": name}
+
+
+def _grouped(entries: Iterable[Entry], report: Report) -> list[Line]:
+    lines: list[Line] = []
+    place = None
     for entry in entries:
         if entry.place != place:
             place = entry.place
-            lines.append(f"`{place.account_id}` {escape(place.account_name)} · {place.region}")
+            lines.append([_code(place.account_id), _text(f" {place.account_name} · {place.region}")])
         days = entry.open_days(report.generated)
-        age = f" _(open {days} d)_" if days else ""
-        new = ":new: " if entry.is_new else ""
-        lines.append(f"• {new}`{entry.severity}` {escape(entry.line)}{age}")
+        line = [_text("• ")] + ([_emoji("new"), _text(" ")] if entry.is_new else [])
+        line += [_code(entry.severity), _text(f" {entry.line}")]
+        if days:
+            line.append(_text(f" (open {days} d)", italic=True))
+        lines.append(line)
     return lines
 
 
-def _where(entry: Entry) -> str:
-    return " ".join(entry.place)
-
-
-def _sections(lines: list[str]) -> list[Block]:
-    """Lines packed into as few section blocks as the 3000-character limit allows."""
-    blocks, text = [], ""
+def _blocks(lines: list[Line]) -> list[Block]:
+    """Lines packed into as few rich_text blocks as the 3000-character limit allows."""
+    blocks: list[Block] = []
+    runs: Line = []
     for line in lines:
-        line = line if len(line) <= SECTION_CHARS else line[: SECTION_CHARS - 1] + "…"
-        if text and len(text) + 1 + len(line) > SECTION_CHARS:
-            blocks.append(_section(text))
-            text = ""
-        text = f"{text}\n{line}" if text else line
-    if text:
-        blocks.append(_section(text))
+        line = _cut(line, SECTION_CHARS)
+        if runs and _chars(runs) + 1 + _chars(line) > SECTION_CHARS:
+            blocks.append(_rich_text(runs))
+            runs = []
+        runs += ([_text("\n")] if runs else []) + [run for run in line if run.get("text") != ""]
+    if runs:
+        blocks.append(_rich_text(runs))
     return blocks
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def _chars(runs: Line) -> int:
+    return sum(len(run.get("text", "")) for run in runs)
+
+
+def _cut(line: Line, limit: int) -> Line:
+    """A line of at most ``limit`` characters, its last run cut and marked when it was longer."""
+    if _chars(line) <= limit:
+        return line
+    kept: Line = []
+    room = limit - 1
+    for run in line:
+        text = run.get("text")
+        if text is not None and len(text) > room:
+            kept.append({**run, "text": text[:room] + "…"})
+            break
+        kept.append(run)
+        room -= len(text or "")
+    return kept
+
+
+def _rich_text(runs: Line) -> Block:
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": runs}]}
 
 
 def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
@@ -170,7 +228,7 @@ def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
     messages: list[list[Block]] = [[]]
     chars = 0
     for block in blocks:
-        size = len(block.get("text", {}).get("text", ""))
+        size = block_chars(block)
         current = messages[-1]
         if current and (len(current) + 2 > MAX_BLOCKS or chars + size > MESSAGE_CHARS):
             messages.append([])
@@ -199,28 +257,55 @@ def send(report: Report, settings: SlackSettings, *, clients: Clients | None = N
 def webhook_url(settings: SlackSettings, clients: Clients | None = None) -> str:
     """The webhook URL from config, an environment variable, SSM (SecureString) or Secrets Manager."""
     if settings.webhook_url:
-        return settings.webhook_url
+        return _checked(settings.webhook_url, "notify.slack.webhook_url")
     if settings.webhook_url_env:
         name = settings.webhook_url_env
         value = os.environ.get(name)
         if not value:
             raise SlackError(f"notify.slack.webhook_url_env: the environment variable {name} is not set")
-        return value
+        return _checked(value, f"notify.slack.webhook_url_env: the environment variable {name}")
     clients = clients or Clients()
     if settings.webhook_url_ssm:
         ssm = clients.client("ssm", home_region())
         parameter = ssm.get_parameter(Name=settings.webhook_url_ssm, WithDecryption=True)["Parameter"]
-        return str(parameter["Value"])
+        return _checked(str(parameter["Value"]),
+                        f"notify.slack.webhook_url_ssm: the SSM parameter {settings.webhook_url_ssm}")
     if settings.webhook_url_secret:
+        where = f"notify.slack.webhook_url_secret: the secret {settings.webhook_url_secret}"
         secrets = clients.client("secretsmanager", home_region())
         value = str(secrets.get_secret_value(SecretId=settings.webhook_url_secret)["SecretString"]).strip()
         if value.startswith("{"):  # a JSON secret: {"webhook_url": "..."}
-            data = json.loads(value)
-            value = str(data.get("webhook_url") or data.get("url") or "")
+            try:
+                data = json.loads(value)
+            except ValueError:
+                raise SlackError(f"{where} begins with '{{' but is not JSON") from None
+            value = str(data.get("webhook_url") or data.get("url") or "") if isinstance(data, dict) else ""
         if not value:
-            raise SlackError("notify.slack.webhook_url_secret: the secret holds no webhook_url")
-        return value
+            raise SlackError(f"{where} holds no webhook_url")
+        return _checked(value, where)
     raise SlackError("notify.slack: no webhook configured")
+
+
+def _checked(url: str, where: str) -> str:
+    """The URL if it is an http(s) URL with a host; else SlackError saying where, never what."""
+    url = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (a malformed port raises here, not when posting)
+        usable = parts.scheme in ("https", "http") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise SlackError(f"{where} does not hold a valid https:// webhook URL (its value is a secret and is not shown)")
+    return url
+
+
+def _host(url: str) -> str:
+    """The URL's host, the most of a webhook URL a message may show."""
+    try:
+        return urllib.parse.urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 def post(
@@ -244,16 +329,17 @@ def post(
 
 def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
               sleep: Callable[[float], None]) -> None:
-    host = urllib.parse.urlsplit(url).hostname or "?"
+    host = _host(url)
+    note_endpoint(f"the Slack webhook at {host}")  # what a command given up on was waiting for
     for attempt in range(1, max_attempts + 1):
-        request = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
         try:
+            request = urllib.request.Request(url, data=body, method="POST",
+                                             headers={"Content-Type": "application/json; charset=utf-8"})
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 response.read()
                 return
         except urllib.error.HTTPError as exc:
-            detail = exc.read(300).decode("utf-8", "replace").strip()
+            detail = _without(url, exc.read(300).decode("utf-8", "replace").strip())
             if attempt < max_attempts and exc.code == 429:
                 sleep(retry_after(exc.headers.get("Retry-After")))
                 continue
@@ -262,13 +348,31 @@ def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
                 continue
             raise SlackError(f"the Slack webhook at {host} answered HTTP {exc.code}: "
                              f"{detail or exc.reason} (attempt {attempt} of {max_attempts})") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
+        except (ValueError, http.client.InvalidURL):  # urllib's "unknown url type" and InvalidURL quote it
+            raise _malformed(host) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = _without(url, str(getattr(exc, "reason", exc)))
             if attempt < max_attempts:
                 sleep(min(8.0, 0.5 * 2**attempt))
                 continue
             raise SlackError(f"cannot reach the Slack webhook at {host}: {reason} "
                              f"(after {max_attempts} attempts)") from None
+
+
+def _malformed(host: str) -> SlackError:
+    return SlackError(f"the Slack webhook URL for {host} is malformed (its value is a secret and is not shown)")
+
+
+def _without(url: str, text: str) -> str:
+    """``text`` with the URL and its path (the secret part) cut out, should a server echo them."""
+    try:
+        path = urllib.parse.urlsplit(url).path
+    except ValueError:
+        path = ""
+    for secret in (url, path):
+        if len(secret) > 1:
+            text = text.replace(secret, "…")
+    return text
 
 
 def retry_after(value: str | None) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from collector_core.notify import mutes as mute_rules
+from collector_core.notify import safe
 from collector_core.notify.report import Entry, Report, section_title
 
 
@@ -13,7 +14,12 @@ def render(report: Report, *, max_per_plugin: int | None = None) -> str:
 
 
 def lines(report: Report, *, max_per_plugin: int | None = None) -> Iterator[str]:
-    """The report line by line, grouped by plugin, then account and region: streams the findings."""
+    """The report line by line, grouped by plugin, then account and region: streams the findings.
+    Data must not drive the terminal: escape sequences and control characters are taken out."""
+    return (safe.terminal(line) for line in _lines(report, max_per_plugin))
+
+
+def _lines(report: Report, max_per_plugin: int | None) -> Iterator[str]:
     yield report.headline()
     if report.run_id:
         yield f"run {report.run_id}, {report.accounts} account{'s' if report.accounts != 1 else ''}"

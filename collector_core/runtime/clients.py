@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,25 @@ from collector_core.runtime import botocore_patch
 
 DEFAULT_REGION = "us-east-1"
 CallHook = Callable[[str, str, str], None]  # (region, service, operation)
+_waiting = threading.local()
+
+
+def waiting_on() -> str | None:
+    """What this thread last sent a request to: the endpoint a stalled call is waiting for."""
+    return getattr(_waiting, "endpoint", None)
+
+
+def note_endpoint(endpoint: str) -> None:
+    """Record what this thread is about to wait for (see waiting_on)."""
+    _waiting.endpoint = endpoint
+
+
+def _note_request(**event: Any) -> None:
+    # before-send.<service>.<operation>: name the service and where its request goes, nothing more.
+    parts = urllib.parse.urlsplit(event["request"].url)
+    name = event.get("event_name", "")
+    service = name.split(".")[1] if name.count(".") >= 2 else "AWS"
+    note_endpoint(f"{service} at {parts.scheme}://{parts.netloc}")
 
 
 def home_region() -> str:
@@ -62,15 +82,19 @@ class Clients:
         self._session: Any = boto3.session.Session(botocore_session=self._botocore)
         # Clients share one class and model per service (botocore_patch); created under self._lock.
         botocore_patch.share(self._botocore)
+        # So that a command given up on can say which endpoint never answered (cli.deadline).
+        self._botocore.register("before-send", _note_request)
         self._lock = threading.Lock()
         self._cache: dict[tuple[str | None, str, str], Any] = {}
-        self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
-            max_pool_connections=max_pool_connections,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            tcp_keepalive=True,
-        )
+        settings: dict[str, Any] = {"max_pool_connections": max_pool_connections,
+                                    "connect_timeout": connect_timeout, "read_timeout": read_timeout,
+                                    "tcp_keepalive": True}
+        # Calls into a member account slow down when that account's APIs throttle (adaptive), so a
+        # run never hammers an account's rate limits. The runtime's own calls (its table, Lambda,
+        # its config) retry the standard way: one client serves every account's writes, and a
+        # noisy account must not hold the others' back (adaptive's limiter is per client).
+        self._member_config = Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, **settings)
+        self._own_config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, **settings)
 
     def client(
         self,
@@ -88,27 +112,36 @@ class Clients:
         with self._lock:  # botocore sessions are not safe to create clients from concurrently
             client = self._cache.get(key)
             if client is None:
-                kwargs: dict[str, Any] = {}
-                if credentials:
-                    kwargs = {
-                        "aws_access_key_id": credentials.access_key_id,
-                        "aws_secret_access_key": credentials.secret_access_key,
-                        "aws_session_token": credentials.session_token,
-                    }
-                client = self._session.client(service, region_name=region, config=self._config, **kwargs)
-                # Load the paginator model now, under the lock: botocore's loader caches it, but
-                # threads asking at once all miss that cache and each rescan botocore's data
-                # directories (seconds of CPU in a cold worker: docs/performance.md).
-                with contextlib.suppress(botocore.exceptions.DataNotFoundError):  # no paginators
-                    self._botocore.get_paginator_model(service, client.meta.service_model.api_version)
-                if on_call is not None:
-                    hook = on_call
+                client = self._cache[key] = self._make(service, region, credentials, on_call)
+        return client
 
-                    def count(model: Any, **_: Any) -> None:
-                        hook(region, service, model.name)
+    def private(self, service: str, region: str) -> Any:
+        """A client of the runtime's own, not shared: botocore's retry quota is per client, so one
+        account's failing writes must not use up the retries every other account's writes need."""
+        with self._lock:
+            return self._make(service, region, None, None)
 
-                    client.meta.events.register("before-call", count)
-                self._cache[key] = client
+    def _make(self, service: str, region: str, credentials: Credentials | None, on_call: CallHook | None) -> Any:
+        """A new client (call under the lock)."""
+        kwargs: dict[str, Any] = {}
+        if credentials:
+            kwargs = {"aws_access_key_id": credentials.access_key_id,
+                      "aws_secret_access_key": credentials.secret_access_key,
+                      "aws_session_token": credentials.session_token}
+        config = self._member_config if credentials else self._own_config
+        client = self._session.client(service, region_name=region, config=config, **kwargs)
+        # Load the paginator model now, under the lock: botocore's loader caches it, but threads
+        # asking at once all miss that cache and each rescan botocore's data directories (seconds
+        # of CPU in a cold worker: docs/performance.md).
+        with contextlib.suppress(botocore.exceptions.DataNotFoundError):  # no paginators
+            self._botocore.get_paginator_model(service, client.meta.service_model.api_version)
+        if on_call is not None:
+            hook = on_call
+
+            def count(model: Any, **_: Any) -> None:
+                hook(region, service, model.name)
+
+            client.meta.events.register("before-call", count)
         return client
 
     def forget(self, credentials: Credentials) -> None:

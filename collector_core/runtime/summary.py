@@ -1,6 +1,7 @@
 """The end-of-run summary a person reads after `aws-collector run` and the demo."""
 from __future__ import annotations
 
+from collector_core.notify import safe
 from collector_core.plugins import Registry
 from collector_core.runtime.director import RunResult
 
@@ -38,4 +39,4 @@ def render_summary(result: RunResult, registry: Registry, seconds: float) -> str
     for failure in registry.failures:
         lines.append(f"  plugin {failure.plugin.name} ({failure.plugin.distribution}) failed to "
                      f"{failure.stage}: {failure.error}")
-    return "\n".join(lines)
+    return "\n".join(safe.terminal(line) for line in lines)  # account names and plugins' errors are data

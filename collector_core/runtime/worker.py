@@ -85,7 +85,10 @@ class _Worker:
         started = time.monotonic()
         prep = Preparation(self.event, self.store, self.ledger)
         prep.start()  # the attempt number and first_seen come from the table while the role is assumed
-        writer = Writer(self.event, self.store, self.ledger, prep, self.now)
+        # Findings are written through a table client of this worker's own: its retries are not
+        # shared, so writes that keep failing cannot leave the account's record unwritten.
+        findings = Store(self.store.table, self.clients.private("dynamodb", home_region()))
+        writer = Writer(self.event, findings, self.ledger, prep, self.now)
         writer.start()
         try:
             self.credentials = self.clients.assume_role(

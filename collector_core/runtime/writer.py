@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+import random
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,10 +23,12 @@ from collector_core.errors import describe
 from collector_core.findings import BadFinding
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.ledger import Ledger
-from collector_core.store import Store
+from collector_core.store import Store, Written
 
 #: Threads writing one account's findings: each write is one conditional request.
 WRITE_THREADS = 8
+#: Seconds between rounds of retries of one write, after botocore's own.
+WRITE_BACKOFF = (0.5, 1.0, 2.0)
 _STOP = object()
 
 
@@ -106,10 +111,8 @@ class Writer:
                 attempt=attempt, now=self._now, ttl_days=self._event.ttl_days,
                 first_seen=None if first_seen is None else first_seen.get((region, plugin, finding.resource_id)),
             )
-            if first_seen is None:
-                written = self._store.put_finding_keeping_first_seen(item)
-            else:
-                written = self._store.put_finding(item)
+            put = self._store.put_finding_keeping_first_seen if first_seen is None else self._store.put_finding
+            written = _with_backoff(lambda: put(item))
         except BadFinding as exc:
             self._ledger.fail_with(region, plugin, exc)
             self._ledger.unresolvable({(region, plugin)})
@@ -118,3 +121,20 @@ class Writer:
             self._ledger.unresolvable({(region, plugin)})
         else:
             self._ledger.wrote(written.stored)
+
+
+def _with_backoff(write: Callable[[], Written]) -> Written:
+    """A write retried after a pause when DynamoDB throttles or fails on its side. botocore retries
+    each call already, but its retry quota is shared by the whole client: one account whose writes
+    keep failing can use it up for every other account's writes."""
+    for pause in (*WRITE_BACKOFF, None):
+        try:
+            return write()
+        except ClientError as exc:
+            retryable = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500 \
+                or "Throttl" in exc.response["Error"]["Code"] \
+                or exc.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+            if pause is None or not retryable:
+                raise
+        time.sleep(pause * random.uniform(0.5, 1.0))
+    raise AssertionError("unreachable")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import deque
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,14 +265,7 @@ class Store:
                        ahead: int = 8) -> Iterator[AccountState]:
         """Each account's state in the order given, reading up to ``ahead`` accounts in parallel
         (memory: those few accounts, never the table)."""
-        with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="read") as pool:
-            pending: deque[Future[AccountState]] = deque()
-            for account_id in account_ids:
-                pending.append(pool.submit(self.account_state, account_id, region=region))
-                if len(pending) >= ahead:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        return iter(_ReadAhead(lambda account_id: self.account_state(account_id, region=region), account_ids, ahead))
 
     # -- tables written by 0.1 ------------------------------------------------------------
     def legacy_findings(self) -> Iterator[dict[str, Any]]:
@@ -331,3 +323,52 @@ class Store:
 
     def _put(self, item: Mapping[str, Any]) -> None:
         self._client.put_item(TableName=self.table, Item=layout.attrs(item))
+
+
+class _ReadAhead:
+    """``read`` over items, in order, on daemon threads at most ``ahead`` items ahead of the
+    consumer. Daemon threads: a command given up on (cli.deadline) must not wait for a read that
+    never ends, nor be held at exit (a ThreadPoolExecutor's threads are joined at exit)."""
+
+    def __init__(self, read: Any, items: Sequence[str], ahead: int) -> None:
+        self._read, self._items, self._ahead = read, list(items), ahead
+        self._done: dict[int, tuple[bool, Any]] = {}
+        self._cond = threading.Condition()
+        self._taken = self._consumed = 0
+        self._stopped = False
+        for i in range(min(ahead, len(self._items))):
+            threading.Thread(target=self._work, daemon=True, name=f"read-{i}").start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and self._taken < len(self._items) \
+                        and self._taken >= self._consumed + self._ahead:
+                    self._cond.wait()
+                if self._stopped or self._taken >= len(self._items):
+                    return
+                index, self._taken = self._taken, self._taken + 1
+            try:
+                outcome: tuple[bool, Any] = (True, self._read(self._items[index]))
+            except BaseException as exc:  # handed to the consumer, who raises it
+                outcome = (False, exc)
+            with self._cond:
+                self._done[index] = outcome
+                self._cond.notify_all()
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            for index in range(len(self._items)):
+                with self._cond:
+                    while index not in self._done:
+                        self._cond.wait()
+                    ok, value = self._done.pop(index)
+                    self._consumed = index + 1
+                    self._cond.notify_all()
+                if not ok:
+                    raise value
+                yield value
+        finally:
+            with self._cond:
+                self._stopped = True
+                self._cond.notify_all()

@@ -27,8 +27,11 @@ ONE_OF = ("expected a mapping with exactly one of "
     ({"slack": {"webhook_url_env": "1BAD"}},
      "notify.slack.webhook_url_env: expected an environment variable name, got the string '1BAD'"),
     ({"slack": {"webhook_url_ssm": "has space"}},
-     "notify.slack.webhook_url_ssm: expected an SSM parameter name (a SecureString), "
-     "got the string 'has space'"),
+     "notify.slack.webhook_url_ssm: expected an SSM parameter name (a SecureString) not beginning with aws "
+     "or ssm, which SSM reserves, got the string 'has space'"),
+    ({"slack": {"webhook_url_ssm": "/AWS-collector/slack"}},
+     "notify.slack.webhook_url_ssm: expected an SSM parameter name (a SecureString) not beginning with aws "
+     "or ssm, which SSM reserves, got the string '/AWS-collector/slack'"),
     ({"slack": {"webhook_url_secret": ""}},
      "notify.slack.webhook_url_secret: expected a Secrets Manager secret name or ARN, got the string ''"),
     ({"slack": {"webhook_url_env": "A", "max_findings_per_plugin": 0}},
@@ -55,7 +58,7 @@ def test_a_bad_notify_setting_is_named(notify: Any, message: str) -> None:
 
 def test_a_full_notify_section_is_accepted() -> None:
     notify = {"on_run_complete": True, "stdout": False,
-              "slack": {"webhook_url_secret": "aws-collector/slack", "max_findings_per_plugin": 25},
+              "slack": {"webhook_url_secret": "collector/slack", "max_findings_per_plugin": 25},
               "email": {"sender": "Collector <collector@example.com>", "recipients": ["ops@example.com"],
                         "region": "eu-west-1"}}
     doc = {"accounts": [{"id": "111111111111"}], "notify": notify}

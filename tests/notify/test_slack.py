@@ -30,6 +30,7 @@ from collector_core.notify.slack import (
     SECTION_CHARS,
     SlackError,
     SlackSettings,
+    block_chars,
     build_messages,
     post,
     send,
@@ -59,8 +60,16 @@ def big_items(per_plugin: int) -> list[Any]:
     return items
 
 
+def runs(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every run of rich text in a message, in order."""
+    return [run for b in message["blocks"] if b["type"] == "rich_text" for part in b["elements"]
+            for run in part["elements"]]
+
+
 def all_text(message: dict[str, Any]) -> str:
-    return "\n".join(b["text"]["text"] for b in message["blocks"] if "text" in b)
+    """What a reader sees of a message, styles aside."""
+    return message["blocks"][0]["text"]["text"] + "\n" + "".join(
+        run.get("text", f":{run.get('name')}:") for run in runs(message))
 
 
 def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugin(
@@ -76,10 +85,10 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
     header = message["blocks"][0]
     assert header == {"type": "header", "text": {"type": "plain_text", "text": report.headline()}}
     assert message["text"] == report.headline()
-    text = all_text(message)
-    assert "*open_security_groups: 1 open (1 new)*" in text
-    assert "*unattached_ebs: 1 open (1 new)*" in text
-    assert "vol-1 &lt;unattached&gt; &amp; idle" in text  # mrkdwn control characters escaped
+    bold = [r["text"] for r in runs(message) if r.get("style") == {"bold": True}]
+    assert "open_security_groups: 1 open (1 new)" in bold
+    assert "unattached_ebs: 1 open (1 new)" in bold
+    assert " vol-1 <unattached> & idle" in [r.get("text") for r in runs(message)]  # shown as it is
 
 
 def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
@@ -104,8 +113,8 @@ def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_lis
         header = message["blocks"][0]
         assert header["type"] == "header" and len(header["text"]["text"]) <= HEADER_CHARS
         assert header["text"]["text"].endswith(f"[{number}/{len(received)}]")
-        assert all(len(b["text"]["text"]) <= SECTION_CHARS for b in message["blocks"][1:] if "text" in b)
-        assert sum(len(b["text"]["text"]) for b in message["blocks"][1:] if "text" in b) <= MESSAGE_CHARS
+        assert all(block_chars(b) <= SECTION_CHARS for b in message["blocks"][1:])
+        assert sum(block_chars(b) for b in message["blocks"][1:]) <= MESSAGE_CHARS
     text = "\n".join(all_text(m) for m in received)
     for plugin in (EBS, SG, IAM):
         for i in range(150):
@@ -118,7 +127,7 @@ def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listene
 
     text = "\n".join(all_text(r.json()) for r in http_listener.received)
     for plugin in (EBS, SG, IAM):
-        assert f"…and 130 more (130 new); `aws-collector findings --plugin {plugin}` lists them all" in text
+        assert f"…and 130 more (130 new); aws-collector findings --plugin {plugin} lists them all" in text
     assert text.count("resource ") == 60
 
 
@@ -149,6 +158,14 @@ def test_a_webhook_error_is_reported_without_the_url_and_other_channels_still_de
     assert "SECRETPART" not in error and "SECRETPART" not in log.getvalue()
     assert "notify_channel_failed" in log.getvalue()
     assert out.getvalue().startswith("aws-collector: 2 open findings")
+
+
+def test_a_webhook_answer_that_echoes_the_url_is_reported_without_it(http_listener: Listener) -> None:
+    http_listener.responses.append((400, {}, f"invalid_token for {http_listener.url} (/services/T000/B000/SECRETPART)"))
+    with pytest.raises(SlackError) as raised:
+        post(http_listener.url, [{"text": "x"}])
+    assert "answered HTTP 400: invalid_token for …" in str(raised.value)
+    assert "SECRETPART" not in str(raised.value)
 
 
 def test_an_unreachable_webhook_is_an_error_after_retries() -> None:
