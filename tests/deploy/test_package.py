@@ -80,7 +80,8 @@ def test_execution_role_is_least_privilege(stack_template: dict[str, Any]) -> No
         "aws-collector-ci-director", "aws-collector-ci-notifier", "aws-collector-ci-worker"]
     assert statements["AssumeMemberRole"]["Resource"] == "arn:aws:iam::*:role/aws-collector-readonly"
     assert sorted(statements["FindingsTable"]["Action"]) == sorted(
-        f"dynamodb:{a}" for a in ("BatchWriteItem", "PutItem", "UpdateItem", "Query", "Scan"))
+        f"dynamodb:{a}" for a in ("DescribeTable", "DescribeTimeToLive", "PutItem", "UpdateItem", "GetItem",
+                                  "BatchGetItem", "Query"))
     for statement in statements.values():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not [a for a in actions if "*" in a], statement
@@ -108,6 +109,33 @@ def test_worker_retries_and_failure_destination(stack_template: dict[str, Any]) 
     assert resources["DirectorEventsRuleSchedule1"]["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
 
 
+def test_a_lost_worker_and_a_silent_run_still_end_in_a_report(stack_template: dict[str, Any]) -> None:
+    """The failed-invocations queue has a consumer, and the notifier's schedule sweeps runs past their deadline."""
+    resources = stack_template["Resources"]
+    mapping = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Fn::GetAtt": ["FailedInvocationsLambdaFunction", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    consumer = resources["FailedInvocationsLambdaFunction"]["Properties"]
+    assert consumer["Handler"] == "collector_core/handlers.failed_invocations"
+    assert consumer["Environment"]["Variables"]["NOTIFIER_FUNCTION"] == "aws-collector-ci-notifier"
+    queue = resources["FailedInvocationsQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["UnrecordedInvocationsQueue", "Arn"]}
+    sweep = resources["NotifierEventsRuleSchedule1"]["Properties"]
+    assert sweep["ScheduleExpression"] == "rate(15 minutes)"
+    assert json.loads(sweep["Targets"][0]["Input"]) == {"sweep": True}
+    # A run is closed only once a worker event could no longer arrive: an hour in Lambda's queue,
+    # then two attempts of the worker's timeout.
+    worker = resources["WorkerLambdaFunction"]["Properties"]
+    deadline = int(resources["DirectorLambdaFunction"]["Properties"]["Environment"]["Variables"]["RUN_DEADLINE_SECONDS"])
+    assert deadline >= resources["WorkerLambdaEvConf"]["Properties"]["MaximumEventAgeInSeconds"] + 2 * worker["Timeout"]
+    for name in ("DirectorLambdaFunction", "WorkerLambdaFunction", "NotifierLambdaFunction"):
+        config = resources[name.replace("LambdaFunction", "LambdaEvConf")]["Properties"]
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
+
+
 def test_table_matches_ensure_table(stack_template: dict[str, Any]) -> None:
     table = stack_template["Resources"]["FindingsTable"]["Properties"]
     created = RecordingDynamoDB()
@@ -132,6 +160,9 @@ class RecordingDynamoDB:
         from botocore.exceptions import ClientError
 
         raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
+
+    def describe_time_to_live(self, **_: Any) -> dict[str, Any]:
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
 
     def create_table(self, **kwargs: Any) -> None:
         self.table = kwargs
@@ -161,7 +192,8 @@ def resolve(value: Any) -> Any:
             return re.sub(r"\$\{([^}]+)\}", lambda m: PLACEHOLDERS[m.group(1)], value["Fn::Sub"])
         if "Fn::GetAtt" in value:
             kind = {"FindingsTable": "dynamodb:us-east-1:123456789012:table/",
-                    "FailedInvocationsQueue": "sqs:us-east-1:123456789012:"}[value["Fn::GetAtt"][0]]
+                    "FailedInvocationsQueue": "sqs:us-east-1:123456789012:",
+                    "UnrecordedInvocationsQueue": "sqs:us-east-1:123456789012:"}[value["Fn::GetAtt"][0]]
             return f"arn:aws:{kind}{value['Fn::GetAtt'][0]}"
         if "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
