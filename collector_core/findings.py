@@ -28,6 +28,8 @@ MAX_DETAILS_BYTES = 300 * 1024
 #: DynamoDB nests documents at most 32 levels deep; keep a margin for the item around them.
 MAX_DETAILS_DEPTH = 30
 MAX_SUMMARY_CHARS = 1000
+#: A resource id is part of the item's sort key, which DynamoDB caps at 1024 bytes.
+MAX_RESOURCE_ID_BYTES = 512
 #: DynamoDB's number range (and 38 digits of precision).
 MIN_NUMBER, MAX_NUMBER = 1e-130, 1e126
 
@@ -50,6 +52,9 @@ def normalise(raw: Any) -> Finding:
     resource_id, summary = fields.get("resource_id"), fields.get("summary")
     if not isinstance(resource_id, str) or not resource_id:
         raise BadFinding(f"resource_id must be a non-empty string, got {resource_id!r:.80}")
+    if len(resource_id.encode()) > MAX_RESOURCE_ID_BYTES:  # it is part of the item's key
+        raise BadFinding(f"{resource_id:.80}…: resource_id is {len(resource_id.encode())} bytes; "
+                         f"at most {MAX_RESOURCE_ID_BYTES}")
     if not isinstance(summary, str) or not summary.strip():
         raise BadFinding(f"{resource_id:.80}: summary must be a non-empty string")
     severity = fields.get("severity", "medium")

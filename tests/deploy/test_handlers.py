@@ -15,6 +15,7 @@ import structlog
 from botocore.response import StreamingBody
 
 from collector_core import handlers
+from collector_core.collector import Account
 from collector_core.config.errors import ConfigError
 from collector_core.demo.simulate import seed_organization
 from collector_core.findings import current_findings
@@ -89,7 +90,8 @@ def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env:
     events = [WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls]
     # The same events the local invoker would get from the same plan.
     cfg = handlers.config()
-    planned = director.plan_run(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"])
+    planned = director.plan_run(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"],
+                                out["run_seq"])
     assert sorted(events, key=lambda e: e.account.id) == sorted(planned, key=lambda e: e.account.id)
 
 
@@ -115,14 +117,14 @@ def test_a_run_past_relay_above_is_relayed_and_every_account_gets_one_worker(
     events = sorted((WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls),
                     key=lambda e: e.account.id)
     planned = director.plan_run(handlers.config(), handlers.runtime().registry, [e.account for e in events],
-                                out["run_id"])
+                                out["run_id"], out["run_seq"])
     assert [e.account.id for e in events] == accounts  # each exactly once
     assert events == sorted(planned, key=lambda e: e.account.id)
 
 
 @pytest.mark.parametrize("event, message", [
     ({"relay": []}, "relay must be a non-empty list of worker events"),
-    ({"relay": [{"run_id": "r"}]}, "worker event: missing account"),
+    ({"relay": [{"run_id": "r"}]}, "worker event: missing run_seq, account"),
     ({"relay": [{}], "extra": 1}, "relay event: unknown fields"),
 ])
 def test_a_malformed_relay_event_is_a_clear_error(lambda_env: RecordingLambda, event: Any, message: str) -> None:
@@ -150,23 +152,24 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
     store = Store("findings", rt.clients.client("dynamodb", "us-east-1"))
     cfg = handlers.config()
     account = sim.accounts[0]
-    [event] = director.plan_run(cfg, rt.registry, [account], "run-1")
-    store.start_run("run-1", [account.id], now=dt.datetime.now(dt.timezone.utc), ttl_days=7)
+    now = dt.datetime.now(dt.timezone.utc)
+    run = store.start_run("run-1", [account.id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
+    [event] = director.plan_run(cfg, rt.registry, [account], "run-1", run.run_seq)
 
     result = handlers.worker(event.to_dict(), Context())
 
     assert result["status"] == "ok" and result["account"]["id"] == account.id
     seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-            for f in current_findings(store.read(), dt.datetime.now(dt.timezone.utc))}
+            for f in current_findings(store.account_state(account.id), dt.datetime.now(dt.timezone.utc))}
     assert seen == sim.expected
     assert lambda_env.calls == [{"FunctionName": "aws-collector-test-notifier", "InvocationType": "Event",
-                                 "Payload": json.dumps({"run_id": "run-1"}).encode()}]
+                                 "Payload": json.dumps({"run_id": "run-1", "run_seq": run.run_seq}).encode()}]
 
 
 def test_the_worker_never_reads_the_config_its_metrics_settings_travel_in_the_event(
         lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # 1,000 cold workers each reading the config from SSM at once would pass SSM's throughput.
-    event = {"run_id": "r", "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
+    event = {"run_id": "r", "run_seq": 1, "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
              "collectors": {"unattached_ebs": {}}, "table": "findings", "role_name": "role",
              "metrics": {"sink": "emf", "namespace": "FromTheEvent"}}
     monkeypatch.delenv(handlers.CONFIG_ENV)  # reading it now would fail the worker
@@ -187,7 +190,7 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
         return AccountResult(run_id=event.run_id, account=event.account)
 
     monkeypatch.setattr(handlers, "run_account", fake_run_account)
-    event = {"run_id": "r", "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
+    event = {"run_id": "r", "run_seq": 1, "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
              "collectors": {}, "table": "findings", "role_name": "role"}
     handlers.worker(event, Context(seconds=900))
     assert 900 - handlers.FLUSH_MARGIN_SECONDS - 2 < seen["left"] <= 900 - handlers.FLUSH_MARGIN_SECONDS
@@ -197,8 +200,8 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
 
 @pytest.mark.parametrize("event, message", [
     (["not", "an", "object"], "expected a JSON object, got list"),
-    ({"run_id": "r"}, "missing account, regions, collectors, table, role_name"),
-    ({"run_id": "r", "account": {"id": "111111111111"}, "regions": ["us-east-1"], "table": "t",
+    ({"run_id": "r"}, "missing run_seq, account, regions, collectors, table, role_name"),
+    ({"run_id": "r", "run_seq": 1, "account": {"id": "111111111111"}, "regions": ["us-east-1"], "table": "t",
       "role_name": "x", "collectors": {"no_such_collector": {}}}, "not installed in this function: no_such_collector"),
 ])
 def test_a_malformed_worker_event_is_a_clear_error(lambda_env: RecordingLambda, event: Any, message: str) -> None:
@@ -234,17 +237,18 @@ def test_missing_settings_are_clear_errors(lambda_env: RecordingLambda, monkeypa
     monkeypatch.delenv(handlers.CONFIG_ENV)
     with pytest.raises(ConfigError, match="AWS_COLLECTOR_CONFIG is not set"):
         handlers.notifier({}, Context())
-    with pytest.raises(EventError, match="run_id must be a non-empty string"):
-        handlers.notifier({"run_id": 5}, Context())
+    with pytest.raises(EventError, match="run_seq must be a positive whole number"):
+        handlers.notifier({"run_seq": "5"}, Context())
 
 
 def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_env: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     rt = handlers.runtime()
-    Store("findings", rt.clients.client("dynamodb", "us-east-1")).start_run(
-        "run-9", [], now=dt.datetime.now(dt.timezone.utc), ttl_days=7)
-    first = handlers.notifier({"run_id": "run-9"}, Context())
-    second = handlers.notifier({"run_id": "run-9"}, Context())
+    now = dt.datetime.now(dt.timezone.utc)
+    run = Store("findings", rt.clients.client("dynamodb", "us-east-1")).start_run(
+        "run-9", [], now=now, ttl_days=7, deadline=now)
+    first = handlers.notifier({"run_id": "run-9", "run_seq": run.run_seq}, Context())
+    second = handlers.notifier({"run_id": "run-9", "run_seq": run.run_seq}, Context())
     assert first["sent"] == ["stdout"] and first["failures"] == []
     assert second["sent"] == [] and second["skipped"]
 
@@ -277,8 +281,8 @@ def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_complet
     with nothing_invokable(monkeypatch, tmp_path, ["111111111111", "222222222222"]) as (_, store):
         out = handlers.director({}, None)
         assert len(out["invoke_failures"]) == 2
-        assert store.run_progress(out["run_id"]) == (2, 2)
-        assert store.account_runs("222222222222")[0].status == "failed"
+        assert store.run(out["run_seq"]).done == 2  # type: ignore[union-attr]
+        assert [a.status for a in store.account_state("222222222222").attempts] == ["failed"]
 
 
 def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_run_completes(
@@ -291,12 +295,59 @@ def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_r
     with nothing_invokable(monkeypatch, tmp_path, ids, **relaying) as (rt, store):
         out = handlers.director({}, None)
         assert out["relays"] == 2 and sorted(f["account_id"] for f in out["invoke_failures"]) == ids
-        assert [store.account_runs(i)[0].status for i in ids] == ["failed"] * 3
-        assert store.run_progress(out["run_id"]) == (3, 3)  # the run is complete
+        assert [a.status for i in ids for a in store.account_state(i).attempts] == ["failed"] * 3
+        assert store.run(out["run_seq"]).done == 3  # type: ignore[union-attr]  # the run is complete
 
         cfg = handlers.config()
-        events = director.plan_run(cfg, rt.registry, cfg.configured_accounts(), "run-2")
-        store.start_run("run-2", ids, now=dt.datetime.now(dt.timezone.utc), ttl_days=7)
+        now = dt.datetime.now(dt.timezone.utc)
+        run = store.start_run("run-2", ids, now=now, ttl_days=7, deadline=now)
+        events = director.plan_run(cfg, rt.registry, cfg.configured_accounts(), "run-2", run.run_seq)
         relayed = handlers.director({"relay": [e.to_dict() for e in events]}, None)
         assert relayed["run_id"] == "run-2" and len(relayed["invoke_failures"]) == 3
-        assert store.run_progress("run-2") == (3, 3)
+        assert store.run(run.run_seq).done == 3  # type: ignore[union-attr]
+
+
+def destination_record(payload: Any, condition: str = "RetriesExhausted", attempts: int = 2) -> dict[str, Any]:
+    """What Lambda puts on the failed-invocations queue for an asynchronous invocation that failed."""
+    return {"version": "1.0", "timestamp": "2026-11-30T06:00:00.000Z",
+            "requestContext": {"requestId": "req", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:w",
+                               "condition": condition, "approximateInvokeCount": attempts},
+            "requestPayload": payload,
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": "Task timed out after 900.00 seconds"}}
+
+
+def test_a_lost_worker_from_the_queue_is_recorded_failed_and_its_run_reported_once(
+        lambda_env: RecordingLambda, server_env: str) -> None:
+    rt = handlers.runtime()
+    store = Store("findings", rt.clients.client("dynamodb", "us-east-1"))
+    now = dt.datetime.now(dt.timezone.utc)
+    accounts = [Account("111111111111", "prod"), Account("222222222222", "sandbox")]
+    run = store.start_run("run-lost", [a.id for a in accounts], now=now, ttl_days=7, deadline=now)
+    events = director.plan_run(handlers.config(), rt.registry, accounts, run.run_id, run.run_seq)
+    message = {"Records": [
+        {"messageId": "m1", "body": json.dumps(destination_record(events[0].to_dict()))},
+        {"messageId": "m2", "body": json.dumps(destination_record({"relay": [events[1].to_dict()]},
+                                                                  condition="EventAgeExceeded"))},
+        {"messageId": "m3", "body": json.dumps(destination_record({"source": "schedule"}))},  # the director's own
+    ]}
+
+    assert handlers.failed_invocations(message, Context()) == {"batchItemFailures": []}
+    assert handlers.failed_invocations(message, Context()) == {"batchItemFailures": []}  # SQS delivers twice
+
+    assert lambda_env.calls == [{"FunctionName": "aws-collector-test-notifier", "InvocationType": "Event",
+                                 "Payload": json.dumps({"run_id": "run-lost", "run_seq": run.run_seq}).encode()}]
+    recorded = {a.id: store.account_state(a.id).attempts for a in accounts}
+    assert [a.status for a in recorded["111111111111"]] == ["failed"]
+    reason = recorded["111111111111"][0].result["errors"][0]
+    assert reason["error"] == "RetriesExhausted" and "Task timed out after 900.00 seconds" in reason["message"]
+    assert recorded["222222222222"][0].result["errors"][0]["error"] == "EventAgeExceeded"
+    assert store.run(run.run_seq).done == 2  # type: ignore[union-attr]
+
+
+def test_a_queue_message_the_table_cannot_take_is_returned_alone(
+        lambda_env: RecordingLambda, server_env: str) -> None:
+    event = {"run_id": "r", "run_seq": 1, "account": {"id": "111111111111", "name": "a"}, "regions": REGIONS,
+             "collectors": {}, "table": "no-such-table", "role_name": "role"}
+    message = {"Records": [{"messageId": "m1", "body": json.dumps(destination_record(event))}]}
+    assert handlers.failed_invocations(message, Context()) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}

@@ -101,7 +101,7 @@ def test_director_fans_out_through_lambda_and_every_account_lands(offline: tuple
     store = Store(TABLE, dynamodb)
     deadline = time.monotonic() + 120
     while True:
-        done = [r for account_id in scanned for r in store.account_runs(account_id, limit=1)]
+        done = [a for account_id in scanned for a in store.account_state(account_id).attempts]
         if len(done) == len(scanned) or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -109,7 +109,8 @@ def test_director_fans_out_through_lambda_and_every_account_lands(offline: tuple
     statuses = {r.account_id: (r.status, r.result["errors"]) for r in done}
     assert all(status == "ok" for status, _ in statuses.values()), statuses
     seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
-            for f in current_findings(store.read(), dt.datetime.now(dt.timezone.utc))}
+            for state in store.account_states(scanned)
+            for f in current_findings(state, dt.datetime.now(dt.timezone.utc))}
     assert seen == sim.expected
     assert {f[1] for f in seen} == {a.id for a in sim.accounts}
     # The last worker invoked the notifier through the same endpoint; it claims the run's report.

@@ -128,7 +128,8 @@ def test_a_lost_worker_and_a_silent_run_still_end_in_a_report(stack_template: di
     # A run is closed only once a worker event could no longer arrive: an hour in Lambda's queue,
     # then two attempts of the worker's timeout.
     worker = resources["WorkerLambdaFunction"]["Properties"]
-    deadline = int(resources["DirectorLambdaFunction"]["Properties"]["Environment"]["Variables"]["RUN_DEADLINE_SECONDS"])
+    director = resources["DirectorLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    deadline = int(director["RUN_DEADLINE_SECONDS"])
     assert deadline >= resources["WorkerLambdaEvConf"]["Properties"]["MaximumEventAgeInSeconds"] + 2 * worker["Timeout"]
     for name in ("DirectorLambdaFunction", "WorkerLambdaFunction", "NotifierLambdaFunction"):
         config = resources[name.replace("LambdaFunction", "LambdaEvConf")]["Properties"]

@@ -110,3 +110,8 @@ def _nested(depth: int) -> list:
 def test_details_the_table_cannot_hold_are_refused_by_name(details: dict, says: str) -> None:
     with pytest.raises(BadFinding, match=says):
         normalise(Finding("vol-1", "a volume", "low", details))
+
+
+def test_a_resource_id_too_long_for_the_key_is_refused_by_name() -> None:
+    with pytest.raises(BadFinding, match="resource_id is 100000 bytes; at most 512"):
+        normalise(Finding("x" * 100_000, "a volume"))
