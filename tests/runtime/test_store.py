@@ -115,3 +115,18 @@ def test_details_the_table_cannot_hold_are_refused_by_name(details: dict, says: 
 def test_a_resource_id_too_long_for_the_key_is_refused_by_name() -> None:
     with pytest.raises(BadFinding, match="resource_id is 100000 bytes; at most 512"):
         normalise(Finding("x" * 100_000, "a volume"))
+
+
+def test_run_refuses_a_table_of_another_layout_with_exit_2_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="keyed-on-pk", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        config = tmp_path / "c.yaml"
+        config.write_text(f"table: keyed-on-pk\nregions: [us-east-1]\naccounts: [{{id: '{ACCOUNT.id}'}}]\n")
+        assert main(["run", "--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert "table 'keyed-on-pk' has the keys pk (HASH, S); expected pk (HASH, S) and sk (RANGE, S)" in err
+        assert client.scan(TableName="keyed-on-pk")["Count"] == 0

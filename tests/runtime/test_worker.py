@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from collector_core import Account, Collector, Finding, Scope
 from collector_core.findings import current_findings
 from collector_core.plugins import PluginSpec, Registry
 from collector_core.runtime.clients import Clients
+from collector_core.runtime.director import RunResult
 from collector_core.runtime.events import WorkerEvent
+from collector_core.runtime.summary import render_summary
 from collector_core.runtime.worker import run_account
 from collector_core.store import Store
 
@@ -180,3 +183,112 @@ def test_account_run_record_keeps_counts_errors_and_calls(store: Store) -> None:
     (record,) = store.account_state(ACCOUNT.id).attempts
     assert record.status == "ok" and record.end > record.start
     assert record.ok_places == {("us-east-1", "ec2_two_calls")}
+
+
+def test_a_collector_that_exits_or_returns_nothing_fails_its_scan_and_resolves_nothing(store: Store) -> None:
+    present = {"vol-1"}
+
+    def lists(ctx: Any) -> Iterator[Finding]:
+        yield from (Finding(resource_id=v, summary=v) for v in sorted(present))
+
+    def exits(ctx: Any) -> Iterator[Finding]:
+        yield Finding(resource_id="seen-before-exit", summary="kept")
+        sys.exit(3)
+
+    def forgot_return(ctx: Any) -> None:
+        ctx.client("ec2")  # does some work, but returns no iterable
+
+    reg = registry(regional("vols", lists))
+    run_account(event(reg, store, regions=["us-east-1"], run_id="run-1"), registry=reg, clients=Clients(),
+                store=store)
+    reg = registry(regional("vols", forgot_return), regional("exits", exits))
+    result = run_account(event(reg, store, regions=["us-east-1"], run_id="run-2"), registry=reg, clients=Clients(),
+                         store=store)
+
+    assert result.status == "failed"
+    errors = {(e.plugin, e.error): e.message for e in result.errors}
+    assert errors[("exits", "SystemExit")] == "3"
+    assert "vols.collect() returned None, not an iterable of findings" in errors[("vols", "TypeError")]
+    # "found nothing" would have resolved vol-1: a failed scan resolves nothing.
+    assert {f["resource_id"] for f in stored(store)} == {"vol-1", "seen-before-exit"}
+    summary = render_summary(RunResult("run-2", 2, [], [result]), reg, 1.0)
+    assert "111111111111 us-east-1 exits: SystemExit: 3" in summary
+    assert "111111111111 us-east-1 vols: TypeError: vols.collect() returned None" in summary
+
+
+def test_nothing_public_on_the_context_leads_to_the_runtime(store: Store) -> None:
+    from collector_core.runtime.clients import Clients as ClientsType
+    from collector_core.runtime.ledger import Ledger
+    from collector_core.runtime.writer import Writer
+
+    secret = "external-id-the-plugin-must-not-see"
+    reached: list[str] = []
+
+    def snoops(ctx: Any) -> Iterator[Finding]:
+        seen: set[int] = set()
+
+        def walk(value: Any, path: str, depth: int) -> None:
+            if id(value) in seen or depth > 6:
+                return
+            seen.add(id(value))
+            if isinstance(value, (Store, ClientsType, Ledger, Writer)) or value == secret:
+                reached.append(path)
+            names = [n for n in dir(value) if not n.startswith("_") or n == "__self__"]
+            for name in names:
+                try:
+                    attribute = getattr(value, name)
+                except Exception:
+                    continue
+                walk(attribute, f"{path}.{name}", depth + 1)
+
+        walk(ctx, "ctx", 0)
+        ctx.client("ec2")  # clients still work: only this account's
+        yield Finding(resource_id="r", summary="walked")
+
+    reg = registry(regional("snoops", snoops))
+    result = run_account(event(reg, store, regions=["us-east-1"], external_id=secret), registry=reg,
+                         clients=Clients(), store=store)
+    assert result.status == "ok" and reached == []
+
+
+def test_each_scan_gets_its_own_options(store: Store) -> None:
+    seen: list[list[int]] = []
+
+    def mutates(ctx: Any) -> Iterator[Finding]:
+        seen.append(list(ctx.options["allowed_ports"]))
+        ctx.options["allowed_ports"].append(len(seen))  # a collector that changes what it was given
+        yield Finding(resource_id=f"sg-{ctx.region}", summary="s")
+
+    reg = registry(regional("mutates", mutates, options={"allowed_ports": [443]}))
+    for run_id in ("run-1", "run-2"):  # a second, warm invocation of the same process
+        run_account(event(reg, store, regions=["us-east-1", "eu-west-1", "ap-south-1"], run_id=run_id),
+                    registry=reg, clients=Clients(), store=store)
+    assert seen == [[443]] * 6
+    assert reg["mutates"].options == {"allowed_ports": [443]}
+
+
+def test_seventeen_regions_of_forty_collectors_run_under_the_thread_cap(store: Store) -> None:
+    regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+               "eu-central-1", "eu-north-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+               "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ca-central-1", "sa-east-1"]
+    running, peak, lock = [0], [0], threading.Lock()
+    threads_seen = [threading.active_count()]
+
+    def counted(ctx: Any) -> Iterator[Finding]:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            threads_seen.append(threading.active_count())
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        yield Finding(resource_id=f"{ctx.region}", summary="s")
+
+    reg = registry(*(regional(f"c{i:02d}", counted) for i in range(40)))
+    before = threading.active_count()
+    result = run_account(event(reg, store, regions=regions, scan_threads=16), registry=reg, clients=Clients(),
+                         store=store)
+    assert result.status == "ok" and len(result.scans) == 17 * 40 and result.written == 17 * 40
+    assert peak[0] <= 16
+    # The scans, the writers and the preparation: a few threads beyond the cap, never one per scan.
+    assert max(threads_seen) - before <= 16 + 8 + 4
