@@ -12,6 +12,9 @@ prints a result JSON line. Modes:
 - ``director``: the director with the Lambda invoker, set up as its handler is, over N accounts
   (relaying batches past the relay size, as the deployed director does).
 - ``relay``: the director's handler given one relay event: it invokes that batch's workers.
+- ``report``: the report built over synthetic account states (no AWS), then rendered.
+- ``cli``: one `aws-collector` command, its output thrown away (what reading costs).
+- ``threaded-script``: a careful script, 16 threads over every (account, region), writing nothing.
 
 Every API call is logged (thread, service, operation, start, end) through botocore's events.
 """
@@ -296,7 +299,134 @@ def run_laptop(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
     return {"wall": time.perf_counter() - started, "written": found}
 
 
+# -- the read side and the local run ------------------------------------------------------------
+def setup_report(calls: CallLog) -> Any:
+    from collector_core.notify import build  # noqa: F401
+
+    return time.time(), None
+
+
+def run_report(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    """The report over N accounts x R regions x F findings, fed one synthetic account state at a
+    time as the store hands them out, then rendered in full as `notify --stdout` would."""
+    import datetime as dt
+
+    from collector_core.findings import AccountState, Attempt, RunRecord, StoredFinding
+    from collector_core.notify import slack, text
+    from collector_core.notify.build import build_report
+
+    now = dt.datetime.now(dt.UTC)
+    regions = [f"region-{r:02d}" for r in range(job["regions"])]
+    ids = [f"{700000000000 + a:012d}" for a in range(job["accounts"])]
+    run = RunRecord("bench", 2, now.isoformat(), tuple(ids))
+
+    def states() -> Any:
+        for a, account_id in enumerate(ids):
+            ok = frozenset((r, p) for r in regions for p in ("unattached_ebs", "open_security_groups"))
+            attempts = [Attempt(account_id, "bench", 2, 3, 4, "ok", ok, {"account": {"name": f"acct-{a}"}})]
+            findings = [
+                StoredFinding({"plugin": ("unattached_ebs", "open_security_groups")[f % 2], "account_id": account_id,
+                               "account_name": f"acct-{a}", "region": region, "resource_id": f"res-{a}-{r}-{f:03d}",
+                               "severity": ("low", "medium", "high")[f % 3],
+                               "summary": f"Unattached EBS volume res-{a}-{r}-{f:03d}: 100 GiB gp3, ~$8.00/month",
+                               "details": {"size_gib": 100, "volume_type": "gp3", "tags": {"Name": "x" * 20}},
+                               "run_id": "bench", "first_seen": "2026-01-01T00:00:00Z",
+                               "last_seen": now.isoformat(), "ttl": int(now.timestamp()) + 86400},
+                              seen_seq=3, first_seq=1 if f % 5 else 3)
+                for r, region in enumerate(regions) for f in range(job["per_region"])]
+            yield AccountState(account_id, findings, attempts)
+
+    started, cpu = time.perf_counter(), time.process_time()
+    report = build_report(states(), now=now, run=run)
+    built = time.perf_counter() - started
+    with open(os.devnull, "w") as devnull:
+        lines = sum(devnull.write(line) >= 0 for line in text.lines(report))
+    messages = slack.build_messages(report)
+    return {"wall": time.perf_counter() - started, "built": built, "cpu": time.process_time() - cpu,
+            "findings": report.open, "lines": lines, "slack_messages": len(messages), "calls": []}
+
+
+def setup_cli(calls: CallLog) -> Any:
+    from collector_core import cli  # noqa: F401
+
+    return time.time(), None
+
+
+def run_cli(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    """One `aws-collector` command, its output thrown away: what it costs to read the table."""
+    from collector_core.cli import main
+
+    started, cpu = time.perf_counter(), time.process_time()
+    saved = sys.stdout
+    with open(os.devnull, "w") as devnull:
+        sys.stdout = devnull
+        try:
+            code = main(job["argv"])
+        finally:
+            sys.stdout = saved
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "exit": code, "calls": []}
+
+
+def setup_threaded_script(calls: CallLog) -> Any:
+    import boto3  # noqa: F401
+
+    return time.time(), None
+
+
+def run_threaded_script(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
+    """A careful script with a 16-thread pool over every (account, region), writing nothing:
+    the floor any collector of the same findings could reach."""
+    import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    home = boto3.session.Session()
+    lock = threading.Lock()
+    clients: dict[tuple[str, str, str], Any] = {}
+    sessions: dict[str, Any] = {}
+
+    def client(account_id: str, service: str, region: str) -> Any:
+        with lock:  # one session per account, its clients made under a lock
+            if account_id not in sessions:
+                creds = home.client("sts").assume_role(
+                    RoleArn=f"arn:aws:iam::{account_id}:role/{job['role_name']}", RoleSessionName="script"
+                )["Credentials"]
+                sessions[account_id] = boto3.session.Session(
+                    aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"])
+            if (account_id, service, region) not in clients:
+                clients[(account_id, service, region)] = sessions[account_id].client(service, region_name=region)
+            return clients[(account_id, service, region)]
+
+    def region_task(account_id: str, region: str) -> int:
+        ec2 = client(account_id, "ec2", region)
+        found = len(ec2.describe_volumes(Filters=[{"Name": "status", "Values": ["available"]}])["Volumes"])
+        for group in ec2.describe_security_groups()["SecurityGroups"]:
+            cidrs = [r.get("CidrIp") for p in group["IpPermissions"] for r in p.get("IpRanges", [])]
+            cidrs += [r.get("CidrIpv6") for p in group["IpPermissions"] for r in p.get("Ipv6Ranges", [])]
+            found += any(c in WORLD for c in cidrs)
+        return found
+
+    def iam_task(account_id: str) -> int:
+        iam = client(account_id, "iam", "us-east-1")
+        return sum(1 for user in iam.list_users()["Users"]
+                   for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]
+                   if key["Status"] == "Active" and (now - key["CreateDate"]).days > 90)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        tasks = [pool.submit(iam_task, a) for a in job["accounts"]]
+        tasks += [pool.submit(region_task, a, r) for a in job["accounts"] for r in job["regions"]]
+        found = sum(t.result() for t in tasks)
+    return {"wall": time.perf_counter() - started, "found": found, "calls": []}
+
+
 MODES = {
+    "report": (setup_report, run_report),
+    "cli": (setup_cli, run_cli),
+    "threaded-script": (setup_threaded_script, run_threaded_script),
     "worker": (setup_worker, run_worker),
     "session-per-thread": (setup_session_per_thread, run_session_per_thread),
     "laptop": (setup_laptop, run_laptop),

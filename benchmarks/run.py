@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
+from benchmarks.organization import measure_local_run, measure_reading, measure_report
 from benchmarks.processes import Child, ChildRun, run_child
 from collector_core.runtime.invokers import Relay
 
@@ -355,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.latency_ms, args.regions, args.whole_regions = 5, 1, 1
         args.fanout_accounts, args.whole_accounts, args.slice_accounts, args.slice_regions = 20, 6, 2, 1
         args.relay_above, args.relay_batch = 8, 8  # so the quick run relays too
+        args.report_accounts, args.read_findings, args.local_accounts, args.local_regions = 10, 500, 2, 1
+        args.local_latency_ms = 5
     from collector_core import logs
     from collector_core.demo.simulate import seed_organization
     from collector_core.runtime.clients import Clients, home_region
@@ -380,6 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_fan_out(bench)
         print("Measuring the whole-run model and checking it on a slice...", file=sys.stderr)
         measure_whole_run(bench)
+        print("Measuring the report and the read side at an organization's size...", file=sys.stderr)
+        measure_report(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
+                       per_region=20 if not args.quick else 5)
+        measure_reading(bench.report, url, sizes=(args.read_findings // 5, args.read_findings), accounts=20)
+        print("Measuring a local run against a 16-thread script...", file=sys.stderr)
+        measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
+                          regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
     bench.report.notes.append(f"latency {args.latency_ms} ms per AWS call, {args.invoke_latency_ms} ms "
                               "per Lambda Invoke")
     print(bench.report.render())
@@ -425,6 +435,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--whole-regions", type=int, default=16, help="regions in the whole run (default 16)")
     p.add_argument("--slice-accounts", type=int, default=10, help="accounts run for real (default 10)")
     p.add_argument("--slice-regions", type=int, default=2, help="regions in that slice (default 2)")
+    p.add_argument("--report-accounts", type=int, default=1000,
+                   help="accounts in the report figure, 17 regions x 20 findings each (default 1000)")
+    p.add_argument("--read-findings", type=int, default=20_000,
+                   help="findings in the larger table read by the CLI; the smaller holds a fifth (default 20000)")
+    p.add_argument("--local-accounts", type=int, default=30, help="accounts in the local run (default 30)")
+    p.add_argument("--local-regions", type=int, default=16, help="regions in the local run (default 16)")
+    p.add_argument("--local-latency-ms", type=int, default=30, help="delay per call in the local run (default 30)")
     p.add_argument("--memory-limit-mb", type=int, default=128, help="RLIMIT_DATA of the worker (MB)")
     p.add_argument("--too-small-mb", type=int, default=48, help="a limit the worker must fail under")
     p.add_argument("--stack-kb", type=int, default=512, help="thread stack size under the limit (KB)")
