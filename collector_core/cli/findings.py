@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from collector_core.cli import deadline
-from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, account_id, command, load
 from collector_core.collector import SEVERITIES
 from collector_core.errors import describe
 from collector_core.findings import SCHEMA_FIELDS
@@ -67,13 +67,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILURES
     writer.close()
     return EXIT_OK
-
-
-def account_id(text: str) -> str:
-    """An argparse type: a 12-digit account id."""
-    if not (text.isdigit() and len(text) == 12):
-        raise argparse.ArgumentTypeError(f"expected a 12-digit account id, got {text[:40]!r}")
-    return text
 
 
 class JsonWriter:
