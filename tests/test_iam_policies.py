@@ -160,7 +160,8 @@ def test_security_hub_is_granted_only_with_the_channel_and_exactly_what_it_calls
     policy = serverless["resources"]["Resources"]["SecurityHubFindingsPolicy"]
     assert serverless["params"]["default"]["securityHub"] == "false"
     condition = serverless["resources"]["Conditions"][policy["Condition"]]
-    assert condition == {"Fn::Equals": ["${param:securityHub}", "true"]}
+    assert condition == {"Fn::Equals": [{"Ref": "SecurityHub"}, "true"]}
+    assert serverless["resources"]["Parameters"]["SecurityHub"]["Default"] == "${param:securityHub}"
     assert policy["Properties"]["Roles"] == [{"Ref": "IamRoleLambdaExecution"}]
     granted = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
     source = (ROOT / "collector_core" / "notify" / "securityhub.py").read_text()
