@@ -22,13 +22,15 @@ from typing import Any
 from collector_core.config.fragments import Schema, mapping, region
 from collector_core.logs import get_logger
 from collector_core.notify.asff import Product, asff_finding, finding_id
-from collector_core.notify.report import Report
+from collector_core.notify.report import Entry, EntryList, PluginSection, Report
 from collector_core.plugins import Registry
 from collector_core.runtime.clients import Clients, home_region
 
 MAX_BATCH = 100  # findings per BatchImportFindings or BatchUpdateFindings call
 #: Seconds to wait before each retry of the findings Security Hub did not take.
 RETRY_DELAYS = (1.0, 4.0)
+#: One request over a batch: what it failed, by finding Id, as (error code, message).
+Call = Callable[[list[dict[str, Any]]], dict[str, tuple[str, str]]]
 
 
 def schema() -> Schema:
@@ -77,10 +79,11 @@ def send(report: Report, settings: SecurityHubSettings, *, clients: Clients, reg
     product = Product(account, where, clients.partition(where))
     types = {name: registry[name].resource_type for name in registry.names()}
 
-    def as_asff(entries: str, archived_at: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
-        for section in report.sections:
-            for entry in getattr(section, entries):
-                yield asff_finding(entry, product, resource_type=types.get(entry.plugin, ""), archived_at=archived_at)
+    def asff(entry: Entry, archived_at: dt.datetime | None = None) -> dict[str, Any]:
+        return asff_finding(entry, product, resource_type=types.get(entry.plugin, ""), archived_at=archived_at)
+
+    def entries(kind: Callable[[PluginSection], EntryList]) -> Iterator[Entry]:
+        return (entry for section in report.sections for entry in kind(section))
 
     def import_findings(pending: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
         answer = hub.batch_import_findings(Findings=pending)
@@ -92,10 +95,9 @@ def send(report: Report, settings: SecurityHubSettings, *, clients: Clients, reg
         return {f["FindingIdentifier"]["Id"]: (f.get("ErrorCode", "Unknown"), f.get("ErrorMessage", ""))
                 for f in answer.get("UnprocessedFindings", [])}
 
-    imported = _send(as_asff("open"), import_findings, "import")
-    archived = _send(as_asff("resolved", report.generated), import_findings, "archive")
-    identifiers = ({"Id": finding_id(e), "ProductArn": product.arn}
-                   for section in report.sections for e in section.resolved)
+    imported = _send((asff(e) for e in entries(lambda s: s.open)), import_findings, "import")
+    archived = _send((asff(e, report.generated) for e in entries(lambda s: s.resolved)), import_findings, "archive")
+    identifiers = ({"Id": finding_id(e), "ProductArn": product.arn} for e in entries(lambda s: s.resolved))
     resolved = _send((i for i in identifiers if i["Id"] not in archived.failed_ids), resolve_findings, "resolve")
     get_logger(channel="securityhub").info("securityhub_sent", product=product.arn, imported=imported.sent,
                                            archived=archived.sent, failed=len(imported.failed_ids)
@@ -103,9 +105,6 @@ def send(report: Report, settings: SecurityHubSettings, *, clients: Clients, reg
     failures = [o.describe() for o in (imported, archived, resolved) if o.failed_ids]
     if failures:
         raise SecurityHubError("; ".join(failures))
-
-
-Call = Callable[[list[dict[str, Any]]], dict[str, tuple[str, str]]]
 
 
 def _send(items: Iterable[dict[str, Any]], call: Call, what: str) -> _Outcome:
