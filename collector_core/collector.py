@@ -84,3 +84,6 @@ class Collector:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Optional: how one stored finding (a finding-schema dict) reads as one line in a report.
     format: Format | None = None
+    #: Optional: the kind of resource its findings are about, as the AWS Security Finding Format
+    #: names it (``AwsEc2Volume``; Security Hub and OCSF outputs carry it). Plugin API 1.1.
+    resource_type: str = ""

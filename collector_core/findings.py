@@ -195,6 +195,12 @@ def current_findings(state: AccountState, now: dt.datetime) -> list[dict[str, An
     return sorted(current, key=order)
 
 
+def finding_key(account_id: str, region: str, plugin: str, resource_id: str) -> str:
+    """A finding's identity outside the table, the same for every run that sees it:
+    ``<account>/<region>/<plugin>/<resource_id>`` (the resource id last, so it may hold slashes)."""
+    return f"{account_id}/{region}/{plugin}/{resource_id}"
+
+
 def order(finding: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """The order findings are listed in: account, region, plugin, resource."""
     return finding["account_id"], finding["region"], finding["plugin"], finding["resource_id"]

@@ -12,6 +12,9 @@ What each plugin API version added:
   collect, permissions, options, format), ``Scope``, ``Finding`` and ``CollectorContext`` (client,
   clients, client_region, account, region, options, log, now); ``PLUGIN_API``, the range a plugin
   declares.
+- 1.1 (aws-collector 0.3.0): ``Collector.resource_type``, the kind of resource a collector's findings
+  are about (an AWS Security Finding Format name such as ``AwsEc2Volume``), carried into the OCSF
+  and Security Hub outputs.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: The plugin API this aws-collector provides (the history is above).
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 
 @hookspec

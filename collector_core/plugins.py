@@ -250,6 +250,8 @@ def _check_collector(collector: object, plugin: PluginSpec) -> None:
         raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r} has no Scope")
     if not callable(collector.collect):
         raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r}.collect is not callable")
+    if not isinstance(collector.resource_type, str):
+        raise PluginError(f"plugin {plugin.name!r}: collector {collector.name!r}.resource_type must be a string")
     # "enabled" and "allow_actions" are the runtime's own keys in every collector's config section.
     for key in RESERVED_KEYS:
         if key in collector.options:

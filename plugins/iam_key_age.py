@@ -232,5 +232,6 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
             options={"max_age_days": 90},
             collect=collect,
             format=format_finding,
+            resource_type="AwsIamAccessKey",
         )
     )

@@ -146,5 +146,6 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
             options={"allowed_ports": [80, 443]},
             collect=collect,
             format=format_finding,
+            resource_type="AwsEc2SecurityGroup",
         )
     )

@@ -122,5 +122,6 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
             options={},
             collect=collect,
             format=format_finding,
+            resource_type="AwsEc2Volume",
         )
     )

@@ -155,6 +155,22 @@ def test_the_member_role_template_matches_the_generator() -> None:
     assert shipped == generated
 
 
+def test_security_hub_is_granted_only_with_the_channel_and_exactly_what_it_calls() -> None:
+    serverless = load_template(ROOT / "serverless.yml")
+    policy = serverless["resources"]["Resources"]["SecurityHubFindingsPolicy"]
+    assert serverless["params"]["default"]["securityHub"] == "false"
+    condition = serverless["resources"]["Conditions"][policy["Condition"]]
+    assert condition == {"Fn::Equals": [{"Ref": "SecurityHub"}, "true"]}
+    assert serverless["resources"]["Parameters"]["SecurityHub"]["Default"] == "${param:securityHub}"
+    assert policy["Properties"]["Roles"] == [{"Ref": "IamRoleLambdaExecution"}]
+    granted = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
+    source = (ROOT / "collector_core" / "notify" / "securityhub.py").read_text()
+    called = {"securityhub:" + "".join(w.title() for w in op.split("_")) for op in re.findall(r"hub\.(\w+)\(", source)}
+    assert granted == called == {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
+    statements = serverless["provider"]["iam"]["role"]["statements"]
+    assert not [s for s in statements if "securityhub" in str(s["Action"])]  # never unconditionally
+
+
 def test_the_check_catches_broad_policies() -> None:
     """The control: the checks above fail on the mistakes they exist for."""
     broad = {"Version": "2012-10-17", "Statement": [

@@ -172,6 +172,8 @@ def test_plugin_whose_register_collectors_raises_is_skipped(distribution: MakeDi
         ("Collector(name='x', scope=Scope.REGIONAL, summary='s', collect=None)", "not callable"),
         ("Collector(name='x', scope=Scope.REGIONAL, summary='s', collect=print, options={'enabled': False})",
          "option 'enabled'"),
+        ("Collector(name='x', scope=Scope.REGIONAL, summary='s', collect=print, resource_type=None)",
+         "resource_type must be a string"),
     ],
 )
 def test_an_invalid_collector_is_reported(

@@ -11,11 +11,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from collector_core.cli import deadline, demo, findings, migrate, new_plugin, notify, plugins, policy, run
+from collector_core.cli import deadline, demo, findings, migrate, new_plugin, notify, plan, plugins, policy, run
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, findings, notify, plugins, new_plugin, policy, migrate, demo)
+COMMANDS = (run, plan, findings, notify, plugins, new_plugin, policy, migrate, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +51,7 @@ EXAMPLES = """\
 examples:
   aws-collector demo                                     see it work, with no AWS account
   aws-collector plugins                                  what is installed
+  aws-collector plan --config config.yaml                what a run would do, collecting nothing
   aws-collector run --config config.yaml                 collect every account and region
   aws-collector findings --config config.yaml --format csv
   aws-collector new-plugin stale-snapshots               start a plugin of your own

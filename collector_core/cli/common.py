@@ -32,6 +32,13 @@ def positive(text: str) -> int:
     return value
 
 
+def account_id(text: str) -> str:
+    """An argparse type: a 12-digit account id."""
+    if not (text.isdigit() and len(text) == 12):
+        raise argparse.ArgumentTypeError(f"expected a 12-digit account id, got {text[:40]!r}")
+    return text
+
+
 def load_registry() -> Registry:
     """Discover plugins; a strict-mode failure or duplicate names is a usage error."""
     from collector_core.plugins import PluginError, load_plugins

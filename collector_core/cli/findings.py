@@ -1,4 +1,4 @@
-"""`aws-collector findings`: the current findings, as a table, JSON or CSV."""
+"""`aws-collector findings`: the current findings, as a table, JSON, CSV or OCSF."""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +7,17 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from collector_core.cli import deadline
-from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, account_id, command, load
 from collector_core.collector import SEVERITIES
 from collector_core.errors import describe
 from collector_core.findings import SCHEMA_FIELDS
 from collector_core.notify import safe
+
+if TYPE_CHECKING:
+    from collector_core.plugins import Registry
 
 EXAMPLES = """\
 examples:
@@ -22,19 +25,22 @@ examples:
   aws-collector findings --config config.yaml --plugin iam_key_age --format csv > old-keys.csv
   aws-collector findings --config config.yaml --account 111111111111 --format json
   aws-collector findings --config config.yaml --region eu-west-1 --severity high
+  aws-collector findings --config config.yaml --format ocsf > findings.ocsf.json
 """
 
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "findings", run, "print the current findings from the table, as a table, JSON or CSV",
-                EXAMPLES)
+    p = command(sub, "findings", run, "print the current findings from the table, as a table, JSON, CSV or OCSF "
+                "Detection Findings", EXAMPLES)
     p.add_argument("--config", required=True)
     p.add_argument("--plugin", help="only this collector")
     p.add_argument("--account", type=account_id, help="only this account id")
     p.add_argument("--region", help="only this region (global collectors: global)")
     p.add_argument("--severity", choices=SEVERITIES, help="only this severity and above")
-    p.add_argument("--format", choices=tuple(WRITERS), default="table")
+    p.add_argument("--format", choices=tuple(WRITERS), default="table",
+                   help="table (default), json (the finding schema), csv, or ocsf (a JSON array of OCSF "
+                        "Detection Findings, class_uid 2004)")
     deadline.add_option(p)
 
 
@@ -43,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from collector_core.runtime.clients import Clients
     from collector_core.store import Store
 
-    _, config = load(args.config)
+    registry, config = load(args.config)
     store = Store.open(config.table, Clients())
     now = dt.datetime.now(dt.timezone.utc)
     lowest = SEVERITIES.index(args.severity) if args.severity else 0
-    writer = WRITERS[args.format](sys.stdout)
+    writer = WRITERS[args.format](sys.stdout, registry)
     try:
         # Only the partitions a filter names are read, one account at a time.
         accounts = [args.account] if args.account else [a for a, _ in store.accounts()]
@@ -63,13 +69,6 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def account_id(text: str) -> str:
-    """An argparse type: a 12-digit account id."""
-    if not (text.isdigit() and len(text) == 12):
-        raise argparse.ArgumentTypeError(f"expected a 12-digit account id, got {text[:40]!r}")
-    return text
-
-
 class JsonWriter:
     """A JSON array, written as the findings arrive."""
 
@@ -82,6 +81,19 @@ class JsonWriter:
 
     def close(self) -> None:
         self.out.write("\n]\n" if self.count else "[]\n")
+
+
+class OcsfWriter(JsonWriter):
+    """A JSON array of OCSF Detection Findings, written as the findings arrive."""
+
+    def __init__(self, out: IO[str], registry: Registry) -> None:
+        super().__init__(out)
+        self.resource_types = {name: registry[name].resource_type for name in registry.names()}
+
+    def write(self, finding: dict[str, Any]) -> None:
+        from collector_core.notify.ocsf import detection_finding
+
+        super().write(detection_finding(finding, resource_type=self.resource_types.get(finding["plugin"], "")))
 
 
 class CsvWriter:
@@ -127,7 +139,13 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-WRITERS: dict[str, Callable[[IO[str]], Writer]] = {"table": TableWriter, "json": JsonWriter, "csv": CsvWriter}
+#: Each format's writer, made from the output and the registry (OCSF names each collector's resource type).
+WRITERS: dict[str, Callable[[IO[str], Registry], Writer]] = {
+    "table": lambda out, _: TableWriter(out),
+    "json": lambda out, _: JsonWriter(out),
+    "csv": lambda out, _: CsvWriter(out),
+    "ocsf": OcsfWriter,
+}
 
 
 def _indent(text: str) -> str:

@@ -1,5 +1,5 @@
 """`aws-collector notify`: the report of the current findings, to the configured channels or the
-ones named on the command line."""
+ones named on the command line (Security Hub: open findings imported, resolved ones archived)."""
 from __future__ import annotations
 
 import argparse
@@ -16,18 +16,22 @@ examples:
   aws-collector notify --config config.yaml --stdout
   aws-collector notify --config config.yaml --slack-webhook https://hooks.slack.com/services/T0/B0/XXXX
   aws-collector notify --config config.yaml --email security@example.com
+  aws-collector notify --config config.yaml --securityhub   # notify.securityhub.region, else the home region
 """
 
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "notify", run, "send the report of the current findings to Slack, email or the terminal",
-                EXAMPLES)
+    p = command(sub, "notify", run, "send the report of the current findings to Slack, email, Security Hub or "
+                "the terminal", EXAMPLES)
     p.add_argument("--config", required=True)
     p.add_argument("--slack-webhook", metavar="URL", help="post to this Slack incoming webhook")
     p.add_argument("--email", metavar="ADDR", action="append",
                    help="email this address through SES (repeatable; sender from notify.email.sender)")
     p.add_argument("--stdout", action="store_true", help="print the report")
+    p.add_argument("--securityhub", action="store_true",
+                   help="import the open findings into Security Hub and archive the resolved ones (region: "
+                        "notify.securityhub.region, else the home region)")
     deadline.add_option(p)
 
 
@@ -35,13 +39,14 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from collector_core.notify.channels import NotifySettings, notify
+    from collector_core.notify.securityhub import SecurityHubSettings
     from collector_core.notify.slack import SlackSettings
     from collector_core.runtime.clients import Clients
     from collector_core.store import Store
 
     registry, config = load(args.config)
     settings = config.notify
-    if args.slack_webhook or args.email or args.stdout:  # flags replace the config's channels
+    if args.slack_webhook or args.email or args.stdout or args.securityhub:  # flags replace the config's channels
         if args.slack_webhook and not args.slack_webhook.startswith(("https://", "http://")):
             raise UsageError("--slack-webhook: expected an https:// webhook URL")
         email = None
@@ -51,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
                                  "address to send from")
             email = dataclasses.replace(config.notify.email, recipients=tuple(args.email))
         slack = SlackSettings(webhook_url=args.slack_webhook) if args.slack_webhook else None
-        settings = NotifySettings(stdout=args.stdout, slack=slack, email=email)
+        securityhub = (config.notify.securityhub or SecurityHubSettings()) if args.securityhub else None
+        settings = NotifySettings(stdout=args.stdout, slack=slack, email=email, securityhub=securityhub)
     clients = Clients()
     try:
         result = notify(settings, mutes=config.mute, registry=registry, store=Store.open(config.table, clients),

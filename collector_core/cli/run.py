@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from collector_core.cli import deadline
-from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, command, load, positive
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, account_id, command, load, positive
 from collector_core.errors import describe
 
 EXAMPLES = """\
@@ -15,6 +15,11 @@ examples:
   aws-collector run --config config.yaml
   aws-collector run --config s3://my-bucket/aws-collector.yaml --concurrency 16
   AWS_PROFILE=audit aws-collector run --config ssm:/collector/config
+  aws-collector run --config config.yaml --account 111111111111 --plugin unattached_ebs --region eu-west-1
+
+--account, --plugin and --region run a subset: each is repeatable, and the run scans only what all
+three select among what the config enables (global collectors are region "global"), and resolves
+only what it scanned.
 """
 
 
@@ -26,6 +31,11 @@ def add(sub: Any) -> None:
     p.add_argument("--concurrency", type=positive, default=8, help="accounts at once (default 8)")
     p.add_argument("--timeout", type=positive, default=900,
                    help="seconds one account may take before it is cut off (default 900)")
+    p.add_argument("--account", type=account_id, action="append", metavar="ID",
+                   help="only this account (repeatable)")
+    p.add_argument("--plugin", action="append", metavar="NAME", help="only this collector (repeatable)")
+    p.add_argument("--region", action="append", metavar="R",
+                   help="only this region; global for global collectors (repeatable)")
     deadline.add_option(p, "the steps outside the collection (the config, the table, the report)")
 
 
@@ -33,10 +43,15 @@ def run(args: argparse.Namespace) -> int:
     from collector_core.runtime import director
     from collector_core.runtime.clients import Clients
     from collector_core.runtime.invokers import LocalInvoker
+    from collector_core.runtime.planning import Subset, SubsetError
     from collector_core.runtime.summary import render_summary
     from collector_core.store import Store, TableError
 
     registry, config = load(args.config)
+    subset = Subset.of(args.account or (), args.plugin or (), args.region or ())
+    unknown = subset.unknown_names(registry)
+    if unknown:  # before the table is touched
+        raise UsageError("\n".join(unknown))
     clients = Clients(max_pool_connections=max(10, args.concurrency * 2))
     store = Store.open(config.table, clients)
     started = time.monotonic()
@@ -61,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         # and the command's own --deadline pauses meanwhile (the collection is bounded per account).
         with deadline.suspended():
             result = director.run(config, registry, invoker, clients=clients, store=store,
-                                  deadline_seconds=args.timeout + 60)
+                                  deadline_seconds=args.timeout + 60, subset=subset or None)
+    except SubsetError as exc:  # checked against the accounts before the run is recorded: nothing ran
+        raise UsageError(str(exc)) from None
     except Exception as exc:  # e.g. Organizations unreachable: nothing ran, say why
         print(f"aws-collector: the run could not start: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES

@@ -101,7 +101,7 @@ def _entry(stored: StoredFinding, account_name: str, registry: Registry | None, 
     f = stored.finding
     return Entry(plugin=f["plugin"], account_id=f["account_id"], account_name=f.get("account_name") or account_name,
                  region=f["region"], resource_id=f["resource_id"], severity=str(f.get("severity")),
-                 line=_line(f, registry), first_seen=f.get("first_seen"), is_new=is_new,
+                 line=_line(f, registry), first_seen=f.get("first_seen"), last_seen=f.get("last_seen"), is_new=is_new,
                  mute_reason=mute.reason if mute else None)
 
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 from collector_core.config.fragments import BOOLEAN, Schema, mapping
 from collector_core.errors import describe
 from collector_core.logs import get_logger
-from collector_core.notify import email, slack, text
+from collector_core.notify import email, securityhub, slack, text
 from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
 from collector_core.notify.report import Report
@@ -27,8 +27,9 @@ from collector_core.store import Store
 def schema() -> Schema:
     """The ``notify`` section: each channel brings its own part."""
     return mapping(
-        {"slack": slack.SCHEMA, "email": email.schema(), "stdout": BOOLEAN, "on_run_complete": BOOLEAN},
-        "a mapping with slack, email, stdout and on_run_complete",
+        {"slack": slack.SCHEMA, "email": email.schema(), "securityhub": securityhub.schema(), "stdout": BOOLEAN,
+         "on_run_complete": BOOLEAN},
+        "a mapping with slack, email, securityhub, stdout and on_run_complete",
     )
 
 
@@ -38,6 +39,7 @@ class NotifySettings:
 
     slack: slack.SlackSettings | None = None
     email: email.EmailSettings | None = None
+    securityhub: securityhub.SecurityHubSettings | None = None
     stdout: bool | None = None  # unset: print when no other channel is set
     on_run_complete: bool | None = None  # unset: when the config has a notify section
 
@@ -47,6 +49,8 @@ class NotifySettings:
         return cls(
             slack=slack.SlackSettings.from_doc(doc["slack"]) if doc.get("slack") else None,
             email=email.EmailSettings.from_doc(doc["email"]) if doc.get("email") else None,
+            # `securityhub: {}` turns the channel on: every key of it is optional
+            securityhub=securityhub.SecurityHubSettings.from_doc(doc["securityhub"]) if "securityhub" in doc else None,
             stdout=doc.get("stdout"),
             on_run_complete=doc.get("on_run_complete", bool(doc)),
         )
@@ -54,7 +58,7 @@ class NotifySettings:
     @property
     def prints(self) -> bool:
         """Whether the report goes to standard output."""
-        return self.stdout if self.stdout is not None else not (self.slack or self.email)
+        return self.stdout if self.stdout is not None else not (self.slack or self.email or self.securityhub)
 
 
 @dataclass
@@ -110,6 +114,9 @@ def notify(
     if settings.email:
         email_settings = settings.email
         send["email"] = lambda: email.send(report, email_settings, clients=clients)
+    if settings.securityhub:
+        hub_settings = settings.securityhub
+        send["securityhub"] = lambda: securityhub.send(report, hub_settings, clients=clients, registry=registry)
     for name, deliver in send.items():
         try:
             deliver()

@@ -46,6 +46,7 @@ class Entry:
     severity: str
     line: str  # the plugin's one-line rendering (its `format`, else the summary)
     first_seen: str | None = None
+    last_seen: str | None = None
     is_new: bool = False  # first seen in this run
     mute_reason: str | None = None  # the mute that leaves it out of messages, if any
 

@@ -16,6 +16,7 @@ from collector_core.logs import get_logger
 from collector_core.plugins import Registry
 from collector_core.runtime.clients import Clients, home_region
 from collector_core.runtime.events import WorkerEvent
+from collector_core.runtime.planning import AccountPlan, Subset, plan_accounts
 from collector_core.runtime.results import AccountResult
 from collector_core.store import Store
 
@@ -39,6 +40,7 @@ class RunResult:
     events: list[WorkerEvent]
     results: list[AccountResult] | None = None  # None: workers run elsewhere (Lambda)
     errors: list[str] = field(default_factory=list)
+    subset: Subset | None = None  # the filters of a subset run
 
     @property
     def failed(self) -> bool:
@@ -78,14 +80,19 @@ def plan_run(
     config: Config, registry: Registry, accounts: Iterable[Account], run_id: str, run_seq: int
 ) -> list[WorkerEvent]:
     """One event per account with its regions and its enabled collectors' merged options."""
+    return worker_events(config, plan_accounts(config, registry, accounts), run_id, run_seq)
+
+
+def worker_events(config: Config, plans: Iterable[AccountPlan], run_id: str, run_seq: int) -> list[WorkerEvent]:
+    """The event of each account's plan, with what every worker needs from the config."""
     metrics = config.metrics.to_doc()
     return [
         WorkerEvent(
             run_id=run_id,
             run_seq=run_seq,
-            account=account,
-            regions=config.regions_for(account.id),
-            collectors=config.collectors_for(account.id, registry),
+            account=plan.account,
+            regions=plan.regions,
+            collectors=plan.collectors,
             table=config.table,
             role_name=config.role_name,
             external_id=config.external_id,
@@ -93,7 +100,7 @@ def plan_run(
             metrics=metrics,
             scan_threads=config.scan_threads,
         )
-        for account in accounts
+        for plan in plans
     ]
 
 
@@ -106,15 +113,17 @@ def run(
     store: Store,
     run_id: str | None = None,
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    subset: Subset | None = None,
 ) -> RunResult:
-    """Resolve accounts, record the run, and hand one event per account to the invoker."""
+    """Resolve accounts, plan them (narrowed to ``subset``: SubsetError before anything is
+    recorded if it selects nothing), record the run, and hand one event per account to the invoker."""
     now = dt.datetime.now(dt.timezone.utc)
     run_id = run_id or new_run_id(now)
     log = get_logger(run=run_id)
-    accounts = resolve_accounts(config, clients)
-    run = store.start_run(run_id, [a.id for a in accounts], now=now, ttl_days=config.ttl_days,
+    plans = plan_accounts(config, registry, resolve_accounts(config, clients), subset)
+    run = store.start_run(run_id, [p.account.id for p in plans], now=now, ttl_days=config.ttl_days,
                           deadline=now + dt.timedelta(seconds=deadline_seconds))
-    events = plan_run(config, registry, accounts, run_id, run.run_seq)
-    log.info("run_started", accounts=len(events), run_seq=run.run_seq)
+    events = worker_events(config, plans, run_id, run.run_seq)
+    log.info("run_started", accounts=len(events), run_seq=run.run_seq, subset=subset.describe() if subset else None)
     results = invoker.invoke(events)
-    return RunResult(run_id=run_id, run_seq=run.run_seq, events=events, results=results)
+    return RunResult(run_id=run_id, run_seq=run.run_seq, events=events, results=results, subset=subset or None)

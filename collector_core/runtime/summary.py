@@ -25,6 +25,9 @@ def render_summary(result: RunResult, registry: Registry, seconds: float) -> str
         "  findings by plugin: "
         + (", ".join(f"{p} {by_plugin.get(p, 0)}" for p in sorted(set(by_plugin) | set(registry.names())))),
     ]
+    if result.subset:
+        lines.append(f"  subset run: {result.subset.describe()} (only these were scanned, and only what they "
+                     "scanned can be resolved)")
     incomplete = [r.account.id for r in results if not r.complete]
     if incomplete:
         lines.append(f"  incomplete (deadline reached): {', '.join(incomplete)}")

@@ -15,9 +15,10 @@ ONE_OF = ("expected a mapping with exactly one of "
 
 
 @pytest.mark.parametrize(("notify", "message"), [
-    ("yes", "notify: expected a mapping with slack, email, stdout and on_run_complete, got the string 'yes'"),
+    ("yes", "notify: expected a mapping with slack, email, securityhub, stdout and on_run_complete, got the "
+            "string 'yes'"),
     ({"teams": {}},
-     "notify.teams: unknown key 'teams'; expected one of: email, on_run_complete, slack, stdout"),
+     "notify.teams: unknown key 'teams'; expected one of: email, on_run_complete, securityhub, slack, stdout"),
     ({"on_run_complete": "yes"}, "notify.on_run_complete: expected true or false, got the string 'yes'"),
     ({"stdout": 1}, "notify.stdout: expected true or false, got the number 1"),
     ({"slack": {}}, f"notify.slack: {ONE_OF}"),
@@ -48,6 +49,11 @@ ONE_OF = ("expected a mapping with exactly one of "
      "notify.email.recipients[0]: expected an email address, got the string 'ops'"),
     ({"email": {"sender": "a@example.com", "recipients": ["a@example.com"], "region": "mars-1"}},
      "notify.email.region: expected an AWS region name such as eu-west-1, got the string 'mars-1'"),
+    ({"securityhub": True},
+     "notify.securityhub: expected a mapping with an optional region (default: the home region), got the boolean True"),
+    ({"securityhub": {"region": "mars-1"}},
+     "notify.securityhub.region: expected an AWS region name such as eu-west-1, got the string 'mars-1'"),
+    ({"securityhub": {"product": "x"}}, "notify.securityhub.product: unknown key 'product'; expected one of: region"),
 ])
 def test_a_bad_notify_setting_is_named(notify: Any, message: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -60,7 +66,17 @@ def test_a_full_notify_section_is_accepted() -> None:
     notify = {"on_run_complete": True, "stdout": False,
               "slack": {"webhook_url_secret": "collector/slack", "max_findings_per_plugin": 25},
               "email": {"sender": "Collector <collector@example.com>", "recipients": ["ops@example.com"],
-                        "region": "eu-west-1"}}
+                        "region": "eu-west-1"},
+              "securityhub": {"region": "eu-central-1"}}
     doc = {"accounts": [{"id": "111111111111"}], "notify": notify}
     config = parse_config(doc, "conf.yaml", load_plugins())
     assert config.notify == NotifySettings.from_doc(notify)
+    assert config.notify.securityhub and config.notify.securityhub.region == "eu-central-1"
+
+
+def test_an_empty_securityhub_section_turns_the_channel_on_alone() -> None:
+    doc = {"accounts": [{"id": "111111111111"}], "notify": {"securityhub": {}}}
+    settings = parse_config(doc, "conf.yaml", load_plugins()).notify
+
+    assert settings.securityhub is not None and settings.securityhub.region is None
+    assert not settings.prints  # like Slack or email, it replaces printing the report

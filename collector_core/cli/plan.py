@@ -1,0 +1,86 @@
+"""`aws-collector plan`: what a run would do (accounts, regions, collectors and their options),
+collecting nothing. With Organizations it lists the accounts (ListAccounts); nothing is written."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from collector_core.cli import deadline
+from collector_core.cli.common import EXIT_FAILURES, EXIT_OK, command, load
+from collector_core.errors import describe
+
+if TYPE_CHECKING:
+    from collector_core.config.model import Config
+    from collector_core.plugins import Registry
+    from collector_core.runtime.planning import AccountPlan
+
+EXAMPLES = """\
+examples:
+  aws-collector plan --config config.yaml
+  aws-collector plan --config config.yaml --format json > plan.json
+"""
+
+
+def add(sub: Any) -> None:
+    """The command's parser."""
+    p = command(sub, "plan", run, "show what a run would do, per account its regions and its enabled collectors "
+                "with their options, collecting nothing", EXAMPLES)
+    p.add_argument("--config", required=True, help="YAML file, s3://bucket/key or ssm:/name")
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help='table (default) or json: {"accounts": [{"id", "name", "regions", "collectors"}]}')
+    deadline.add_option(p, "listing the organization's accounts")
+
+
+def run(args: argparse.Namespace) -> int:
+    from collector_core.runtime.clients import Clients
+    from collector_core.runtime.director import resolve_accounts
+    from collector_core.runtime.planning import plan_accounts
+
+    registry, config = load(args.config)
+    try:
+        accounts = resolve_accounts(config, Clients())
+    except Exception as exc:  # Organizations unreachable or refusing: say why
+        print(f"aws-collector: cannot list the organization's accounts: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURES
+    plans = plan_accounts(config, registry, accounts)
+    if args.format == "json":
+        print(json.dumps(as_json(plans), indent=2))
+    else:
+        print("\n".join(table(plans, config, registry)))
+    return EXIT_OK
+
+
+def as_json(plans: list[AccountPlan]) -> dict[str, Any]:
+    """The plan in the public shape: ``{"accounts": [{"id", "name", "regions", "collectors"}]}``."""
+    return {"accounts": [{"id": p.account.id, "name": p.account.name, "regions": p.regions,
+                          "collectors": p.collectors} for p in plans]}
+
+
+def table(plans: list[AccountPlan], config: Config, registry: Registry) -> list[str]:
+    """The plan for a person: one block per account, one line per collector with its options."""
+    from collector_core.collector import Scope
+    from collector_core.notify import safe
+
+    source = "the config's list"
+    if config.organization:
+        excluded = f", minus {len(config.exclude)} excluded" if config.exclude else ""
+        source = f"the organization's active accounts{excluded}"
+    lines = [f"{len(plans)} account{'s' if len(plans) != 1 else ''} ({source}); nothing is collected by plan"]
+    def shown(name: str) -> str:
+        return name + (" (global)" if registry[name].scope is Scope.GLOBAL else "")
+
+    width = max([len(shown(n)) for n in registry.names()] or [0])
+    for plan in plans:
+        lines.append(safe.terminal(f"{plan.account.id}  {plan.account.name}"))
+        regions = plan.regions if isinstance(plan.regions, str) else ", ".join(plan.regions)
+        lines.append(f"  regions     {regions}" + (" (those enabled in the account)" if plan.regions == "all" else ""))
+        label = "  collectors  "
+        for name, options in plan.collectors.items():
+            settings = " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(options.items()))
+            lines.append(safe.terminal(f"{label}{shown(name):<{width}}  {settings}".rstrip()))
+            label = " " * len(label)
+        if not plan.collectors:
+            lines.append(f"{label}none (nothing runs in this account)")
+    return lines
