@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,23 +138,23 @@ class RunRecord:
 
 @dataclass
 class AccountState:
-    """What the table holds for one account: its findings and its recorded attempts."""
+    """What the table holds for one account: its recorded attempts, and its findings in key order
+    (region, plugin, resource), which the store hands over as a stream that may be read only once,
+    so that an account's findings never need to be in memory together."""
 
     account_id: str
-    findings: list[StoredFinding] = field(default_factory=list)
+    findings: Iterable[StoredFinding] = ()
     attempts: list[Attempt] = field(default_factory=list)
+    account_name: str | None = None  # as the store knows it, when the attempts do not say
 
     def attempts_of(self, run_seq: int) -> list[Attempt]:
         """This account's attempts in one run (a retried worker makes more than one), oldest first."""
         return sorted((a for a in self.attempts if a.run_seq == run_seq), key=lambda a: a.start)
 
     def name(self) -> str:
-        """The account's name: from its findings, else its latest attempt, else its id."""
-        for stored in self.findings:
-            if stored.finding.get("account_name"):
-                return str(stored.finding["account_name"])
+        """The account's name: from its latest attempt, else as the store knows it, else its id."""
         latest = max(self.attempts, key=lambda a: a.start, default=None)
-        return (latest.account_name if latest else None) or self.account_id
+        return (latest.account_name if latest else None) or self.account_name or self.account_id
 
 
 # -- the lifecycle ---------------------------------------------------------------------------
@@ -188,11 +188,11 @@ def is_live(stored: StoredFinding, now: dt.datetime) -> bool:
     return int(stored.finding.get("ttl") or 0) > int(now.timestamp())
 
 
-def current_findings(state: AccountState, now: dt.datetime) -> list[dict[str, Any]]:
-    """An account's unexpired, unresolved findings in the public schema, by region, plugin, resource."""
+def current_findings(state: AccountState, now: dt.datetime) -> Iterator[dict[str, Any]]:
+    """An account's unexpired, unresolved findings in the public schema, as they are read (the
+    store's key order: region, plugin, resource)."""
     resolution = Resolution(state)
-    current = [dict(s.finding) for s in state.findings if is_live(s, now) and not resolution.is_resolved(s)]
-    return sorted(current, key=order)
+    return (dict(s.finding) for s in state.findings if is_live(s, now) and not resolution.is_resolved(s))
 
 
 def finding_key(account_id: str, region: str, plugin: str, resource_id: str) -> str:

@@ -1,7 +1,8 @@
 """Building the report from the table, one account at a time.
 
-The accounts arrive as `AccountState`s (one Query each, in account order) and each is folded
-into the report and dropped, so memory follows the largest account, not the table. Resolution
+The accounts arrive as `AccountState`s in account order, each with its findings as a stream in
+key order; each finding is folded into the report as it is read (entry lists past a few hundred
+wait in a temporary file), so memory follows the largest (account, region, plugin), not the table. Resolution
 follows collector_core.findings.Resolution: only a successful scan that started after a finding
 was last seen resolves it, so a failed region or a silent account keeps its findings open and
 shows up among the report's problems instead.
@@ -9,6 +10,7 @@ shows up among the report's problems instead.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -67,33 +69,50 @@ def build_report(
 
 def _fold(report: Report, sections: dict[str, PluginSection], state: AccountState, run: RunRecord | None,
           registry: Registry | None, mutes: Sequence[Mute], today: dt.date, now: dt.datetime) -> None:
-    """Add one account's findings to the report."""
+    """Add one account's findings to the report, as they are read."""
     run_seq = run.run_seq if run else None
     this_run = {a.start for a in state.attempts_of(run_seq)} if run_seq is not None else set()
     # As of this run, and as of the runs before it: what was resolved by this run is news, once.
     now_resolved = Resolution(state, before_run=None if run_seq is None else run_seq + 1)
     before = Resolution(state, before_run=run_seq) if run_seq is not None else None
     name = report.account_names[state.account_id]
-    for stored in sorted(state.findings, key=_order):
-        if not is_live(stored, now):
-            continue
-        finding = stored.finding
-        section = sections.setdefault(finding["plugin"], PluginSection(finding["plugin"]))
-        mute = mute_rules.mute_for(finding, mutes, today)
-        entry = _entry(stored, name, registry, is_new=stored.first_seq in this_run, mute=mute)
-        if now_resolved.is_resolved(stored):
-            if this_run and before is not None and not before.is_resolved(stored) and not mute:
+    live = (stored for stored in state.findings if is_live(stored, now))
+    # Findings arrive in key order (region, plugin, resource); each place's are listed by severity,
+    # so only one place's entries wait to be sorted.
+    for (_, plugin), place in itertools.groupby(live, key=lambda stored: stored.place):
+        section = sections.setdefault(plugin, PluginSection(plugin))
+        folded = [_classify(report, stored, name, registry, mutes, today, this_run, now_resolved, before)
+                  for stored in place]
+        for _, kind, entry in sorted((f for f in folded if f is not None), key=lambda f: f[0]):
+            if kind == "resolved":
                 section.resolved.append(entry)
-            continue
-        if mute:
-            section.muted.append(entry)
-            if stored.muted != mute.reason:
-                report.mute_changes.append((entry, mute.reason))
-            continue
-        if stored.muted is not None:
-            report.mute_changes.append((entry, None))
-        section.add_open(entry)
-        report.open_by_account[(state.account_id, finding["plugin"])] += 1
+            elif kind == "muted":
+                section.muted.append(entry)
+            else:
+                section.add_open(entry)
+                report.open_by_account[(state.account_id, plugin)] += 1
+
+
+def _classify(report: Report, stored: StoredFinding, name: str, registry: Registry | None, mutes: Sequence[Mute],
+              today: dt.date, this_run: set[int], now_resolved: Resolution,
+              before: Resolution | None) -> tuple[tuple[int, str], str, Entry] | None:
+    """(where it sorts, which list it goes in, its entry), or None when the report leaves it out;
+    mute changes are noted on the way."""
+    finding = stored.finding
+    mute = mute_rules.mute_for(finding, mutes, today)
+    entry = _entry(stored, name, registry, is_new=stored.first_seq in this_run, mute=mute)
+    severity = SEVERITIES.index(finding["severity"]) if finding.get("severity") in SEVERITIES else 0
+    order = (-severity, str(finding["resource_id"]))
+    if now_resolved.is_resolved(stored):
+        news = bool(this_run) and before is not None and not before.is_resolved(stored) and not mute
+        return (order, "resolved", entry) if news else None
+    if mute:
+        if stored.muted != mute.reason:
+            report.mute_changes.append((entry, mute.reason))
+        return order, "muted", entry
+    if stored.muted is not None:
+        report.mute_changes.append((entry, None))
+    return order, "open", entry
 
 
 def _entry(stored: StoredFinding, account_name: str, registry: Registry | None, *, is_new: bool,
@@ -118,12 +137,6 @@ def _line(finding: Mapping[str, Any], registry: Registry | None) -> str:
             get_logger(plugin=finding["plugin"]).warning("format_failed", error=type(exc).__name__)
     line = text.splitlines()[0] if text.strip() else str(finding.get("resource_id"))
     return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
-
-
-def _order(stored: StoredFinding) -> tuple[Any, ...]:
-    f = stored.finding
-    severity = SEVERITIES.index(f["severity"]) if f.get("severity") in SEVERITIES else 0
-    return f["region"], -severity, f["resource_id"]
 
 
 def _problem(state: AccountState, run: RunRecord | None) -> AccountProblem | None:

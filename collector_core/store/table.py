@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +21,8 @@ from collector_core.store.layout import ACCOUNTS, ATTEMPT, COUNTER, FINDING, KEY
 ACCOUNTS_PER_ITEM = 10_000
 #: A condition that lets a finding be written only by an attempt at least as new as the one that wrote it.
 NOT_OLDER = "attribute_not_exists(pk) OR seen_seq <= :seq"
+#: Findings per page read (items of up to 400 KB, mostly a few KB): what a reader holds per account.
+FINDINGS_PAGE = 200
 
 
 class TableError(Exception):
@@ -251,20 +254,20 @@ class Store:
         return sorted((i["sk"], str(i.get("name") or i["sk"])) for i in found)
 
     def account_state(self, account_id: str, *, region: str | None = None) -> AccountState:
-        """An account's findings (of one region, if given) and attempts: one Query (two with a region)."""
-        state = AccountState(account_id)
-        for prefix in ["F#", "R#"] if region is None else [f"F#{region}#", "R#"]:
-            for item in self._query(account_id, prefix):
-                if item.get("kind") == FINDING:
-                    state.findings.append(layout.to_finding(item))
-                elif item.get("kind") == ATTEMPT:
-                    state.attempts.append(layout.to_attempt(item))
-        return state
+        """An account's attempts (one Query) and its findings (of one region, if given): the first
+        page read now, the rest as the stream is read, so memory holds a page, never the account."""
+        attempts = [layout.to_attempt(i) for i in self._query(account_id, "R#") if i.get("kind") == ATTEMPT]
+        prefix = "F#" if region is None else f"F#{region}#"
+        pages = self._pages(account_id, prefix, PaginationConfig={"PageSize": FINDINGS_PAGE})
+        first = [layout.to_finding(i) for i in next(pages, []) if i.get("kind") == FINDING]
+        rest = (layout.to_finding(i) for page in pages for i in page if i.get("kind") == FINDING)
+        name = next((str(f.finding["account_name"]) for f in first if f.finding.get("account_name")), None)
+        return AccountState(account_id, itertools.chain(first, rest), attempts, name)
 
     def account_states(self, account_ids: Sequence[str], *, region: str | None = None,
                        ahead: int = 8) -> Iterator[AccountState]:
         """Each account's state in the order given, reading up to ``ahead`` accounts in parallel
-        (memory: those few accounts, never the table)."""
+        (memory: a page of findings for each of those few accounts, never the table)."""
         return iter(_ReadAhead(lambda account_id: self.account_state(account_id, region=region), account_ids, ahead))
 
     # -- tables written by 0.1 ------------------------------------------------------------
@@ -299,12 +302,16 @@ class Store:
 
     # -- helpers ---------------------------------------------------------------------------
     def _query(self, account_id: str, prefix: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        for page in self._pages(account_id, prefix, **kwargs):
+            yield from page
+
+    def _pages(self, account_id: str, prefix: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+        """The plain items under ``prefix`` in an account's partition, a page at a time, in key order."""
         pages = self._client.get_paginator("query").paginate(
             TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": {"S": layout.account_pk(account_id)}, ":prefix": {"S": prefix}}, **kwargs)
         for page in pages:
-            for item in page.get("Items", []):
-                yield layout.plain(item)
+            yield [layout.plain(item) for item in page.get("Items", [])]
 
     def _next(self, pk: str) -> int:
         attrs = self._client.update_item(

@@ -144,7 +144,7 @@ def test_a_worker_retried_an_hour_later_changes_nothing_it_should_not(harness: H
                      on_run_complete=lambda _, seq: harness.report(seq, later)).invoke([event])
 
     assert harness.current(later) == {(PROD.id, "sg-1"), (PROD.id, "sg-2"), (PROD.id, "sg-3")}
-    stored = harness.store.account_state(PROD.id).findings
+    stored = list(harness.store.account_state(PROD.id).findings)
     assert len(stored) == 3 and len({s.finding["resource_id"] for s in stored}) == 3
     first_seen = {s.finding["resource_id"]: s.finding["first_seen"] for s in stored}
     assert first_seen["sg-1"] == first_seen["sg-2"] < first_seen["sg-3"]

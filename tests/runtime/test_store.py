@@ -130,3 +130,30 @@ def test_run_refuses_a_table_of_another_layout_with_exit_2_and_writes_nothing(
         err = capsys.readouterr().err
         assert "table 'keyed-on-pk' has the keys pk (HASH, S); expected pk (HASH, S) and sk (RANGE, S)" in err
         assert client.scan(TableName="keyed-on-pk")["Count"] == 0
+
+
+def test_an_accounts_findings_are_read_a_page_at_a_time_in_the_order_reports_list_them(store: Store) -> None:
+    from collector_core.findings import order
+    from collector_core.store.table import FINDINGS_PAGE
+
+    # Resource ids a stranger's data could hold: below '#', above ASCII, slashes, spaces.
+    odd = ["!bang", " space", "a/b", "zz", "ünï", "\u4e2d", "A", "#hash", "~tilde"]
+    count = 0
+    for region in ("us-east-1", "eu-west-1"):
+        for plugin in ("open_security_groups", "iam_key_age", "a_b"):
+            for i in range(FINDINGS_PAGE // 2):
+                resource = f"{odd[i % len(odd)]}-{i}"
+                store.put_finding(Store.finding_item(
+                    Finding(resource, "x", "low"), plugin=plugin, account=ACCOUNT, region=region, run_id="r1",
+                    attempt=1, now=NOW, ttl_days=7, first_seen=None))
+                count += 1
+    pages: list[int] = []
+    store._client.meta.events.register("after-call.dynamodb.Query",
+                                       lambda parsed, **_: pages.append(len(parsed.get("Items", []))))
+
+    state = store.account_state(ACCOUNT.id)
+    assert len(pages) == 2  # the attempts, and the first page of findings: nothing more until read
+    read = [stored.finding for stored in state.findings]
+    assert len(read) == count and max(pages) <= FINDINGS_PAGE and len(pages) >= 1 + -(-count // FINDINGS_PAGE)
+    assert read == sorted(read, key=order)  # key order is the listing order: nothing needs sorting
+    assert state.name() == ACCOUNT.name

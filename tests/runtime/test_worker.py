@@ -66,7 +66,7 @@ def one_per_region(ctx: Any) -> Iterator[Finding]:
 
 
 def stored(store: Store) -> list[dict[str, Any]]:
-    return current_findings(store.account_state(ACCOUNT.id), dt.datetime.now(dt.timezone.utc))
+    return list(current_findings(store.account_state(ACCOUNT.id), dt.datetime.now(dt.timezone.utc)))
 
 
 def test_every_region_and_collector_lands_tagged_with_plugin_and_account(store: Store) -> None:
