@@ -16,8 +16,8 @@ PANELS = (("open", "Open"), ("new", "New"), ("resolved", "Resolved"))
 COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#8c564b")
 DASHES = ("", "7 3", "2 3", "9 3 2 3", "14 4", "4 4")
 MARKERS = ("circle", "square", "triangle", "diamond", "down", "cross")
-WIDTH, HEIGHT = 760, 170
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 30
+WIDTH, HEIGHT = 380, 190
+LEFT, RIGHT, TOP, BOTTOM = 40, 12, 12, 30
 #: Beyond this many runs the lines go without a marker per run.
 MAX_MARKED_RUNS = 60
 _e = html.escape
@@ -32,7 +32,7 @@ def history_html(history: Sequence[RunSummary]) -> str:
     first, last = history[0].time[:10], history[-1].time[:10]
     runs = f"{len(history)} run{'s' if len(history) != 1 else ''}"
     parts = [f'<p>The last {runs}, from {_e(first)} to {_e(last)}.</p>', _legend(plugins)]
-    parts += [_panel(history, plugins, key, title) for key, title in PANELS]
+    parts += ['<div class="charts">', *(_panel(history, plugins, key, title) for key, title in PANELS), "</div>"]
     parts.append(_table(history, plugins))
     return "\n".join(parts)
 
@@ -113,7 +113,7 @@ def _panel(history: Sequence[RunSummary], plugins: Sequence[str], key: str, titl
             svg += [_marker(marker, x(i), y(v), colour) for i, v in enumerate(series)]
         svg.append("</g>")
     svg.append("</svg>")
-    return f'<h3 id="{name}-heading">{title}</h3>\n' + "".join(svg)
+    return f'<figure><h3 id="{name}-heading">{title}</h3>\n' + "".join(svg) + "</figure>"
 
 
 def _nice(value: int) -> int:

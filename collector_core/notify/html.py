@@ -20,7 +20,7 @@ from collector_core.config.fragments import Schema, mapping, region
 from collector_core.findings import RunSummary
 from collector_core.notify import page
 from collector_core.notify.report import Report
-from collector_core.runtime.clients import Clients, home_region, note_endpoint
+from collector_core.runtime.clients import Clients, home_region
 
 #: SigV4's limit on a presigned URL's life.
 MAX_LINK_HOURS = 7 * 24
@@ -76,7 +76,6 @@ def publish(report: Report, history: Sequence[RunSummary], settings: HtmlSetting
     clients = clients or Clients()
     s3 = clients.client("s3", settings.region or home_region())
     key = object_key(settings, report)
-    note_endpoint(f"s3 bucket {settings.bucket}")
     # Written to a temporary file, not memory: a page of many findings is megabytes.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as body:
         page.write(report, history, body)

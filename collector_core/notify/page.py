@@ -188,19 +188,26 @@ def _findings(report: Report, max_rows: int) -> str:
              "<noscript><p>The findings tables are filled, sorted and filtered by the page's script, which "
              "is turned off: <code>aws-collector findings --format csv</code> lists the same findings.</p></noscript>",
              '<form id="filters" class="controls" role="search" aria-label="Filter the findings" hidden>'
-             '<label>Text<input type="search" name="text" placeholder="resource, account, finding…"></label>'
-             f'<label>Severity<select name="severity"><option value="0">any</option>{severity}</select></label>'
-             '<label>Account<select name="account"><option value="">any</option></select></label>'
-             '<label>Region<select name="region"><option value="">any</option></select></label>'
-             '<label>Open at least (days)<input type="number" name="age" min="0" step="1" inputmode="numeric">'
-             '</label><label class="check"><input type="checkbox" name="onlyNew">New only</label>'
-             '<button type="reset">Clear</button></form>',
+             + _field("text", "Text", '<input type="search" placeholder="resource, account, finding…">')
+             + _field("severity", "Severity", f'<select><option value="0">any</option>{severity}</select>')
+             + _field("account", "Account", '<select><option value="">any</option></select>')
+             + _field("region", "Region", '<select><option value="">any</option></select>')
+             + _field("age", "Open at least (days)", '<input type="number" min="0" step="1" inputmode="numeric">')
+             + '<div class="field check"><input type="checkbox" id="filter-onlyNew" name="onlyNew">'
+             '<label for="filter-onlyNew">New only</label></div><button type="reset">Clear</button></form>',
              '<p id="filter-status" role="status" aria-live="polite"></p>']
     if not report.sections:
         parts.append("<p>No findings.</p>")
     for index, section in enumerate(report.sections):
         parts.append(_section(index, section, max_rows))
     return "\n".join(parts) + "\n</section>\n"
+
+
+def _field(name: str, label: str, control: str) -> str:
+    """A labelled control of the filter form (``control`` is its tag, to which id and name are added)."""
+    tag_end = control.index(">")
+    named = f'{control[:tag_end]} id="filter-{name}" name="{name}"{control[tag_end:]}'
+    return f'<div class="field"><label for="filter-{name}">{label}</label>{named}</div>'
 
 
 def _section(index: int, section: PluginSection, max_rows: int) -> str:
@@ -253,6 +260,7 @@ def _data(report: Report, max_rows: int, out: IO[str]) -> None:
     age in days, new], the account an index into ``accounts`` (names once, not per row)."""
     accounts: dict[str, int] = {}
     names: list[list[str]] = []
+    # The object's first keys, left open ([:-1] drops its "}") for the sections streamed after them.
     out.write(script_json({"generated": iso(report.generated), "severities": list(SEVERITIES),
                            "run": {"id": report.run_id, "seq": report.run_seq, "accounts": report.accounts},
                            "totals": {"open": report.open, "new": report.new, "resolved": report.resolved,
