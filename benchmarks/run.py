@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
 from benchmarks.processes import Child, ChildRun, run_child
+from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
 
 #: 17 commercial regions enabled by default in every account.
@@ -380,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_fan_out(bench)
         print("Measuring the whole-run model and checking it on a slice...", file=sys.stderr)
         measure_whole_run(bench)
+    print("Measuring the HTML report: built from synthetic findings, loaded in chromium...", file=sys.stderr)
+    measure_report_page(bench.report, (20_000,) if args.quick else (20_000, 100_000))
     bench.report.notes.append(f"latency {args.latency_ms} ms per AWS call, {args.invoke_latency_ms} ms "
                               "per Lambda Invoke")
     print(bench.report.render())
