@@ -133,6 +133,8 @@ def _summary(report: Report) -> str:
         parts += [f'<tr><th scope="row">{_account(p.account_id, p.account_name)}</th><td class="problem-status">'
                   f"{_e(p.status)}</td><td>{_e(p.detail)}</td></tr>" for p in report.problems]
         parts.append("</tbody></table></div>")
+    elif report.run_id is None:
+        parts.append("<p>No run on record yet: these are the findings the table holds.</p>")
     else:
         parts.append("<p>None: every account's scan in this run was complete.</p>")
     if report.expired_mutes:
