@@ -2,26 +2,14 @@
 path (nothing is downloaded). Without either, every test here skips and says what is missing."""
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from install_chromium import chromium
 
-from collector_core.demo import synthetic
-from collector_core.findings import StoredFinding
-from collector_core.notify import page
-from collector_core.notify.build import build_report
-from collector_core.notify.report import Report
-
-sys.path.insert(0, str(Path(__file__).parent))
-from install_chromium import chromium  # noqa: E402 (this folder is not a package)
-
-NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
 # As the probe of this machine starts it: no sandbox (root), and none of the background connections
 # that a closed network refuses.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -77,22 +65,3 @@ def open_page(browser: Any) -> Iterator[Any]:
     yield open_
     for context in contexts:
         context.close()
-
-
-def example_report(findings: int = 240, *, extra: list[dict[str, Any]] | None = None,
-                   account_name: str | None = None) -> Report:
-    """The synthetic organization's report after two runs; ``extra`` findings (new) and another
-    ``account_name`` go to its first account."""
-    org = synthetic.organization(findings, now=NOW)
-    state = org.states[0]
-    state.findings += [StoredFinding({**state.findings[0].finding, **f}, seen_seq=2, first_seq=2) for f in extra or []]
-    if account_name is not None:
-        state.findings[:] = [dataclasses.replace(f, finding={**f.finding, "account_name": account_name})
-                             for f in state.findings]
-    return build_report(org.states, now=NOW, run=org.run, previous=org.previous, names=org.names)
-
-
-def write_page(path: Path, report: Report, runs: int = 30) -> Path:
-    """The report's page, with ``runs`` runs of synthetic history, written to ``path``."""
-    path.write_text(page.render(report, synthetic.history(runs, now=NOW)), encoding="utf-8")
-    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import example_report, write_page
+from page_helpers import example_report, write_page
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')",
                              ).expect
