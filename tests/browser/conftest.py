@@ -25,8 +25,9 @@ def browser() -> Iterator[Any]:
         pytest.skip("playwright is not installed (pip install -e '.[test]')")
     path = chromium()
     if path is None:
-        pytest.skip("no chromium on PATH: as root, `python tests/browser/install_chromium.py` "
-                    "(apt-get install -y chromium) installs it; tox -e py runs that first")
+        pytest.skip("no chromium on PATH (or none where CHROMIUM names one): as root, `python "
+                    "tests/browser/install_chromium.py` (apt-get install -y chromium) installs it; tox -e py runs "
+                    "that first")
     with sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=path, args=ARGS)
         yield launched
