@@ -311,7 +311,7 @@ def run_report(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
     time as the store hands them out, then rendered in full as `notify --stdout` would."""
     import datetime as dt
 
-    from collector_core.findings import AccountState, Attempt, RunRecord, StoredFinding
+    from collector_core.findings import AccountState, Attempt, RunRecord, StoredFinding, order
     from collector_core.notify import slack, text
     from collector_core.notify.build import build_report
 
@@ -334,7 +334,7 @@ def run_report(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
                                "last_seen": now.isoformat(), "ttl": int(now.timestamp()) + 86400},
                               seen_seq=3, first_seq=1 if f % 5 else 3)
                 for r, region in enumerate(regions) for f in range(job["per_region"])]
-            yield AccountState(account_id, findings, attempts)
+            yield AccountState(account_id, sorted(findings, key=lambda s: order(s.finding)), attempts)  # key order
 
     started, cpu = time.perf_counter(), time.process_time()
     report = build_report(states(), now=now, run=run)

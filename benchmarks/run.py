@@ -20,6 +20,7 @@ from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
 from benchmarks.organization import measure_local_run, measure_reading, measure_report
 from benchmarks.processes import Child, ChildRun, run_child
+from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
 
 #: 17 commercial regions enabled by default in every account.
@@ -390,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Measuring a local run against a 16-thread script...", file=sys.stderr)
         measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
                           regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
+    print("Measuring the HTML report: built from synthetic findings, loaded in chromium...", file=sys.stderr)
+    measure_report_page(bench.report, (20_000,) if args.quick else (20_000, 100_000))
     bench.report.notes.append(f"latency {args.latency_ms} ms per AWS call, {args.invoke_latency_ms} ms "
                               "per Lambda Invoke")
     print(bench.report.render())

@@ -136,6 +136,30 @@ class RunRecord:
         return len(self.accounts)
 
 
+@dataclass(frozen=True)
+class PluginCounts:
+    """One collector's numbers in one run's report."""
+
+    open: int = 0
+    new: int = 0
+    resolved: int = 0
+    muted: int = 0
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's report in numbers: what the history keeps long after the findings have expired."""
+
+    run_id: str
+    run_seq: int
+    time: str  # when the run's report was built, ISO-8601 UTC
+    accounts: int
+    plugins: Mapping[str, PluginCounts] = field(default_factory=dict)
+    severities: Mapping[str, int] = field(default_factory=dict)  # open findings by severity
+    problems: tuple[tuple[str, str], ...] = ()  # (account id, status), the first few
+    problem_count: int = 0  # accounts the report could not vouch for, all of them
+
+
 @dataclass
 class AccountState:
     """What the table holds for one account: its recorded attempts, and its findings in key order

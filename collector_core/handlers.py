@@ -214,7 +214,7 @@ def notifier(event: Any, context: Any) -> dict[str, Any]:
 
     def report(seq: int | None) -> dict[str, Any]:
         return run_notifier(cfg.notify, mutes=cfg.mute, registry=rt.registry, store=store, clients=rt.clients,
-                            run_seq=seq)
+                            run_seq=seq, history_days=cfg.history_days)
 
     if event.get("sweep"):
         closed = close_overdue(store, now=dt.datetime.now(dt.timezone.utc), ttl_days=cfg.ttl_days)

@@ -23,6 +23,8 @@ FIGURES = (
     "director fan-out",
     "whole run:",
     "model check:",
+    "report page: build at 20,000 findings",
+    "report page: browser load at 20,000 findings",
 )
 
 

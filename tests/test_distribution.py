@@ -45,3 +45,11 @@ def test_the_wheel_carries_every_file_of_the_plugin_template() -> None:
 
 def test_the_version_is_read_from_the_package() -> None:
     assert setup_cfg()["metadata"]["version"] == "attr: collector_core.__version__"
+
+
+def test_the_wheel_carries_the_html_reports_stylesheet_and_script() -> None:
+    # page.py inlines them into every page: a wheel without them would fail at the first report.
+    patterns = listed(setup_cfg()["options.package_data"]["collector_core.notify"])
+    shipped = {path for pattern in patterns for path in glob.glob(pattern, root_dir=ROOT / "collector_core" / "notify")}
+
+    assert shipped == {"assets/report.css", "assets/report.js"}

@@ -11,11 +11,23 @@ import os
 import sys
 from collections.abc import Sequence
 
-from collector_core.cli import deadline, demo, findings, migrate, new_plugin, notify, plan, plugins, policy, run
+from collector_core.cli import (
+    deadline,
+    demo,
+    findings,
+    migrate,
+    new_plugin,
+    notify,
+    plan,
+    plugins,
+    policy,
+    report,
+    run,
+)
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, plan, findings, notify, plugins, new_plugin, policy, migrate, demo)
+COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +66,7 @@ examples:
   aws-collector plan --config config.yaml                what a run would do, collecting nothing
   aws-collector run --config config.yaml                 collect every account and region
   aws-collector findings --config config.yaml --format csv
+  aws-collector report --config config.yaml --html report.html
   aws-collector new-plugin stale-snapshots               start a plugin of your own
 
 'aws-collector COMMAND --help' shows a command's options and examples. Exit codes: 0 all well,

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     invoker = LocalInvoker(registry=registry, clients=clients, store=store,
                            concurrency=args.concurrency, timeout=args.timeout, on_result=progress,
-                           on_run_complete=complete if config.notify.on_run_complete else None)
+                           on_run_complete=complete)
     try:
         # In this process every worker ends within --timeout: the run's deadline follows from it,
         # and the command's own --deadline pauses meanwhile (the collection is bounded per account).
@@ -86,17 +86,31 @@ def run(args: argparse.Namespace) -> int:
     from collector_core.metrics.sinks import emit
 
     emit(result.results or [], config.metrics, clients=clients)  # never fails the run
-    notified = all([_notify_run(run_seq, config, registry, store, clients) for run_seq in completed])
-    return EXIT_FAILURES if result.failed or not notified else EXIT_OK
+    finish = _notify_run if config.notify.on_run_complete else _record_run
+    reported = all([finish(run_seq, config, registry, store, clients) for run_seq in completed])
+    return EXIT_FAILURES if result.failed or not reported else EXIT_OK
+
+
+def _record_run(run_seq: int, config: Any, registry: Any, store: Any, clients: Any) -> bool:
+    """Keep a finished run's summary in the history when no report goes out; False if it could not."""
+    from collector_core.notify.channels import record_run
+
+    try:
+        record_run(run_seq, mutes=config.mute, registry=registry, store=store, history_days=config.history_days)
+    except Exception as exc:
+        print(f"aws-collector: the run's summary could not be kept in the history: {describe(exc)}", file=sys.stderr)
+        return False
+    return True
 
 
 def _notify_run(run_seq: int, config: Any, registry: Any, store: Any, clients: Any) -> bool:
-    """Send a finished run's report once; False if it could not be sent."""
+    """Send a finished run's report once (which keeps its summary in the history); False if it
+    could not be sent."""
     from collector_core.notify.channels import notify_run_complete
 
     try:
         result = notify_run_complete(run_seq, config.notify, mutes=config.mute, registry=registry, store=store,
-                                     clients=clients)
+                                     clients=clients, history_days=config.history_days)
     except Exception as exc:
         print(f"aws-collector: the report could not be built: {describe(exc)}", file=sys.stderr)
         return False

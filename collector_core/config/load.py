@@ -60,6 +60,7 @@ def parse_config(doc: Any, source: str, registry: Registry) -> Config:
         source=source,
         table=doc.get("table", Config.table),
         ttl_days=doc.get("ttl_days", Config.ttl_days),
+        history_days=doc.get("history_days", Config.history_days),
         scan_threads=doc.get("scan_threads", Config.scan_threads),
         role_name=doc.get("role_name", Config.role_name),
         external_id=doc.get("external_id"),

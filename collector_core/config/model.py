@@ -10,6 +10,7 @@ from typing import Any
 from collector_core.collector import Account
 from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify.channels import NotifySettings
+from collector_core.notify.history import DEFAULT_HISTORY_DAYS
 from collector_core.notify.mutes import Mute
 from collector_core.plugins import ALLOW_ACTIONS, Registry
 from collector_core.runtime.events import DEFAULT_SCAN_THREADS
@@ -32,6 +33,7 @@ class Config:
     source: str
     table: str = "aws-collector-findings"
     ttl_days: int = 7
+    history_days: int = DEFAULT_HISTORY_DAYS  # how long each run's summary outlives its findings
     scan_threads: int = DEFAULT_SCAN_THREADS  # scans one worker runs at once
     role_name: str = "aws-collector-readonly"
     external_id: str | None = None

@@ -32,6 +32,8 @@ def config_schema(registry: Registry) -> Schema:
         {
             "table": {**NON_EMPTY, "pattern": r"^[A-Za-z0-9_.-]{3,255}$", "expected": "a DynamoDB table name"},
             "ttl_days": {"type": "integer", "minimum": 1, "maximum": 3650, "expected": "whole days, 1 to 3650"},
+            "history_days": {"type": "integer", "minimum": 1, "maximum": 3650,
+                             "expected": "whole days, 1 to 3650"},
             "scan_threads": {"type": "integer", "minimum": 1, "maximum": 512,
                              "expected": "a whole number of threads, 1 to 512"},
             "role_name": {**NON_EMPTY, "pattern": r"^[\w+=,.@/-]{1,64}$", "expected": "an IAM role name"},

@@ -2,7 +2,8 @@
 
 ``notify`` is the plain function behind ``aws-collector notify``, ``run`` with
 ``notify.on_run_complete`` and the notifier Lambda; ``notify_run_complete`` is the once-per-run
-variant the last worker of a run triggers.
+variant the last worker of a run triggers. A run's report also leaves its summary in the history
+(notify/history.py), before any channel, so the HTML page it links to already charts that run.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import IO, Any
 from collector_core.config.fragments import BOOLEAN, Schema, mapping
 from collector_core.errors import describe
 from collector_core.logs import get_logger
-from collector_core.notify import email, securityhub, slack, text
+from collector_core.notify import email, history, securityhub, slack, text
+from collector_core.notify import html as html_channel
 from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
 from collector_core.notify.report import Report
@@ -27,9 +29,9 @@ from collector_core.store import Store
 def schema() -> Schema:
     """The ``notify`` section: each channel brings its own part."""
     return mapping(
-        {"slack": slack.SCHEMA, "email": email.schema(), "securityhub": securityhub.schema(), "stdout": BOOLEAN,
-         "on_run_complete": BOOLEAN},
-        "a mapping with slack, email, securityhub, stdout and on_run_complete",
+        {"slack": slack.SCHEMA, "email": email.schema(), "securityhub": securityhub.schema(),
+         "html": html_channel.schema(), "stdout": BOOLEAN, "on_run_complete": BOOLEAN},
+        "a mapping with slack, email, securityhub, html, stdout and on_run_complete",
     )
 
 
@@ -40,6 +42,7 @@ class NotifySettings:
     slack: slack.SlackSettings | None = None
     email: email.EmailSettings | None = None
     securityhub: securityhub.SecurityHubSettings | None = None
+    html: html_channel.HtmlSettings | None = None  # the page on S3, linked from Slack and email
     stdout: bool | None = None  # unset: print when no other channel is set
     on_run_complete: bool | None = None  # unset: when the config has a notify section
 
@@ -51,6 +54,7 @@ class NotifySettings:
             email=email.EmailSettings.from_doc(doc["email"]) if doc.get("email") else None,
             # `securityhub: {}` turns the channel on: every key of it is optional
             securityhub=securityhub.SecurityHubSettings.from_doc(doc["securityhub"]) if "securityhub" in doc else None,
+            html=html_channel.HtmlSettings.from_doc(doc["html"]) if doc.get("html") else None,
             stdout=doc.get("stdout"),
             on_run_complete=doc.get("on_run_complete", bool(doc)),
         )
@@ -58,7 +62,8 @@ class NotifySettings:
     @property
     def prints(self) -> bool:
         """Whether the report goes to standard output."""
-        return self.stdout if self.stdout is not None else not (self.slack or self.email or self.securityhub)
+        return self.stdout if self.stdout is not None else not (self.slack or self.email or self.securityhub
+                                                                 or self.html)
 
 
 @dataclass
@@ -97,23 +102,35 @@ def notify(
     run_seq: int | None = None,
     now: dt.datetime | None = None,
     out: IO[str] | None = None,
+    history_days: int = history.DEFAULT_HISTORY_DAYS,
 ) -> NotifyResult:
     """Read the table, build the report and send it to every channel; one failing channel does not
-    stop the others. Raises only when the table cannot be read."""
+    stop the others. A run's report (``run_seq``) first keeps the run's summary in the history.
+    Raises only when the table cannot be read."""
     now = now or dt.datetime.now(dt.UTC)
     log = get_logger(run_seq=run_seq)
     report = report_from_table(store, registry=registry, mutes=mutes, now=now, run_seq=run_seq)
     mark_muted(store, report, log)
+    if run_seq is not None:
+        try:
+            history.record(store, report, days=history_days)
+        except Exception as exc:  # the chart loses a point; the report still goes out
+            log.warning("history_not_recorded", error=describe(exc))
     result = NotifyResult(report)
-    send: dict[str, Callable[[], None]] = {}
+    links: list[str] = []  # the page's link, once the html channel has published it
+    send: dict[str, Callable[[], None]] = {}  # in order: the page first, so Slack and email can link it
+    if settings.html:
+        html_settings = settings.html
+        send["html"] = lambda: links.append(html_channel.publish(
+            report, store.history(html_channel.HISTORY_RUNS), html_settings, clients=clients))
     if settings.prints:
         send["stdout"] = lambda: _print(report, out or sys.stdout)
     if settings.slack:
         slack_settings = settings.slack
-        send["slack"] = lambda: slack.send(report, slack_settings, clients=clients)
+        send["slack"] = lambda: slack.send(report, slack_settings, clients=clients, link=next(iter(links), None))
     if settings.email:
         email_settings = settings.email
-        send["email"] = lambda: email.send(report, email_settings, clients=clients)
+        send["email"] = lambda: email.send(report, email_settings, clients=clients, link=next(iter(links), None))
     if settings.securityhub:
         hub_settings = settings.securityhub
         send["securityhub"] = lambda: securityhub.send(report, hub_settings, clients=clients, registry=registry)
@@ -140,6 +157,7 @@ def _print(report: Report, out: IO[str]) -> None:
 def notify_run_complete(
     run_seq: int, settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store,
     clients: Clients, out: IO[str] | None = None, now: dt.datetime | None = None,
+    history_days: int = history.DEFAULT_HISTORY_DAYS,
 ) -> NotifyResult | None:
     """Send a run's report if nobody has yet: the once-per-run entry point (CLI and Lambda)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -147,9 +165,18 @@ def notify_run_complete(
         get_logger(run_seq=run_seq).info("notify_skipped", reason="already sent for this run")
         return None
     result = notify(settings, mutes=mutes, registry=registry, store=store, clients=clients, run_seq=run_seq,
-                    now=now, out=out)
+                    now=now, out=out, history_days=history_days)
     store.report_sent(run_seq)
     return result
+
+
+def record_run(run_seq: int, *, mutes: Sequence[Mute], registry: Registry, store: Store,
+               history_days: int = history.DEFAULT_HISTORY_DAYS, now: dt.datetime | None = None) -> bool:
+    """Keep a completed run's summary in the history when no report of it goes out (``run`` with
+    ``notify.on_run_complete`` off): True if this call wrote it."""
+    report = report_from_table(store, registry=registry, mutes=mutes, now=now or dt.datetime.now(dt.UTC),
+                               run_seq=run_seq)
+    return history.record(store, report, days=history_days)
 
 
 def mark_muted(store: Store, report: Report, log: Any) -> None:
@@ -165,13 +192,14 @@ def mark_muted(store: Store, report: Report, log: Any) -> None:
 
 def run_notifier(
     settings: NotifySettings, *, mutes: Sequence[Mute], registry: Registry, store: Store, clients: Clients,
-    run_seq: int | None = None,
+    run_seq: int | None = None, history_days: int = history.DEFAULT_HISTORY_DAYS,
 ) -> dict[str, Any]:
     """The notifier Lambda's work, JSON-ready: a run's report once (given ``run_seq``, as the last
     worker's trigger does), else the current report (a schedule). Channel failures are returned
     rather than raised: Lambda's retry would find the run's report already claimed."""
     if run_seq is not None:
-        result = notify_run_complete(run_seq, settings, mutes=mutes, registry=registry, store=store, clients=clients)
+        result = notify_run_complete(run_seq, settings, mutes=mutes, registry=registry, store=store, clients=clients,
+                                     history_days=history_days)
     else:
         result = notify(settings, mutes=mutes, registry=registry, store=store, clients=clients)
     if result is None:

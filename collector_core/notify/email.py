@@ -46,10 +46,14 @@ class EmailSettings:
         return cls(sender=doc["sender"], recipients=tuple(doc["recipients"]), region=doc.get("region"))
 
 
-def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple[str, str, str]:
-    """(subject, HTML body, text body)."""
+def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN,
+                link: str | None = None) -> tuple[str, str, str]:
+    """(subject, HTML body, text body); ``link`` is the HTML page's (notify.html)."""
     e = html.escape
     parts = [f"<h2>{e(report.headline())}</h2>"]
+    if link:
+        parts.append(f'<p><a href="{e(link)}">The full report</a>: every finding, sortable and filterable, '
+                     "and the history.</p>")
     if report.run_id:
         parts.append(f"<p>Run {e(report.run_id)}, {report.accounts} accounts.</p>")
     if report.problems:
@@ -89,12 +93,14 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN) -> tuple
     if not report.sections:
         parts.append("<p>No findings.</p>")
     body = "<html><body style=\"font-family:sans-serif\">" + "\n".join(parts) + "</body></html>"
-    return report.headline(), body, render(report, max_per_plugin=max_rows)
+    text = render(report, max_per_plugin=max_rows)
+    return report.headline(), body, f"The full report: {link}\n\n{text}" if link else text
 
 
-def send(report: Report, settings: EmailSettings, *, clients: Clients | None = None) -> None:
-    """Send the report from ``settings.sender`` to ``settings.recipients`` through SES."""
-    subject, body_html, body_text = build_email(report)
+def send(report: Report, settings: EmailSettings, *, clients: Clients | None = None, link: str | None = None) -> None:
+    """Send the report (with a link to its HTML page, if given) from ``settings.sender`` to
+    ``settings.recipients`` through SES."""
+    subject, body_html, body_text = build_email(report, link=link)
     clients = clients or Clients()
     ses = clients.client("ses", settings.region or home_region())
     recipients = list(settings.recipients)

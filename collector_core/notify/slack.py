@@ -95,8 +95,10 @@ Run = dict[str, Any]
 Line = list[Run]
 
 
-def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> list[dict[str, Any]]:
-    """Webhook payloads for a report, each within Slack's block and text limits."""
+def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN,
+                   link: str | None = None) -> list[dict[str, Any]]:
+    """Webhook payloads for a report, each within Slack's block and text limits; ``link`` is the
+    HTML page's (notify.html), shown under the totals."""
     blocks: list[Block] = []
     overview = [_bold(str(report.open)), _text(" open, "), _bold(str(report.new)), _text(" new, "),
                 _bold(str(report.resolved)), _text(" resolved")]
@@ -104,7 +106,11 @@ def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> 
         overview.append(_text(f", {report.muted} muted (not listed)"))
     if report.run_id:
         overview += [_text(" · run "), _code(report.run_id), _text(f", {report.accounts} accounts")]
-    blocks += _blocks([overview])
+    lines = [overview]
+    if link:
+        lines.append([_emoji("bar_chart"), _text(" "), {"type": "link", "url": link, "text": "The full report"},
+                      _text(" (every finding, sortable and filterable, and the history)")])
+    blocks += _blocks(lines)
     if report.problems:
         lines = [[_emoji("warning"), _text(" "), _bold("Incomplete scans"),
                   _text(" (their earlier findings stay open):")]]
@@ -144,7 +150,7 @@ def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN) -> 
 def block_chars(block: Block) -> int:
     """The characters of text a block holds, as Slack's size limits count them."""
     if block["type"] == "rich_text":
-        return sum(len(run.get("text", "")) for part in block["elements"] for run in part["elements"])
+        return sum(_chars(part["elements"]) for part in block["elements"])
     return len(block.get("text", {}).get("text", ""))
 
 
@@ -200,7 +206,8 @@ def _blocks(lines: list[Line]) -> list[Block]:
 
 
 def _chars(runs: Line) -> int:
-    return sum(len(run.get("text", "")) for run in runs)
+    # A link's URL counts too: a presigned one is hundreds of characters.
+    return sum(len(run.get("text", "")) + len(run.get("url", "")) for run in runs)
 
 
 def _cut(line: Line, limit: int) -> Line:
@@ -248,10 +255,11 @@ def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
 
 
 # -- sending -------------------------------------------------------------------------------
-def send(report: Report, settings: SlackSettings, *, clients: Clients | None = None) -> None:
-    """Post a report to the configured webhook; raise SlackError if any message fails."""
+def send(report: Report, settings: SlackSettings, *, clients: Clients | None = None, link: str | None = None) -> None:
+    """Post a report (with a link to its HTML page, if given) to the configured webhook; raise
+    SlackError if any message fails."""
     url = webhook_url(settings, clients)
-    post(url, build_messages(report, max_lines=settings.max_findings_per_plugin))
+    post(url, build_messages(report, max_lines=settings.max_findings_per_plugin, link=link))
 
 
 def webhook_url(settings: SlackSettings, clients: Clients | None = None) -> str:

@@ -129,6 +129,8 @@ class Clients:
                       "aws_secret_access_key": credentials.secret_access_key,
                       "aws_session_token": credentials.session_token}
         config = self._member_config if credentials else self._own_config
+        if service == "s3":  # botocore presigns with SigV2 unless told otherwise; S3 wants SigV4
+            config = config.merge(Config(signature_version="s3v4"))
         client = self._session.client(service, region_name=region, config=config, **kwargs)
         # Load the paginator model now, under the lock: botocore's loader caches it, but threads
         # asking at once all miss that cache and each rescan botocore's data directories (seconds

@@ -17,12 +17,20 @@ pk                    sk                                     what
                                                              and whether its report went out
 ``RUNS``              ``SEQ``                                the run counter
 ``ACCOUNTS``          ``<account>``                          the accounts that have state, by name
+``HISTORY``           ``H#<run>``                            a run's report in numbers (per plugin
+                                                             open, new, resolved, muted; severities;
+                                                             accounts with problems), written once
+                                                             per run and kept ``history_days``
 ====================  =====================================  =========================================
 
 ``<run>`` and ``<attempt>`` are numbers the table hands out (atomic counters, zero-padded), so
 runs and attempts are ordered by the table, never by a machine's clock. A finding is written only
 if no newer attempt has written it (a conditional put on ``seen_seq``), so a late write of an
 older run never overwrites a newer sighting.
+
+Every item expires after ``ttl_days`` except the history's, which outlive the findings (default
+400 days, a few hundred bytes a run): the HTML report charts how each plugin changed over a year
+of runs from them.
 """
 from __future__ import annotations
 

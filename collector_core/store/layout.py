@@ -11,15 +11,24 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from collector_core.collector import Account, Finding
-from collector_core.findings import SCHEMA_FIELDS, Attempt, BadFinding, RunRecord, StoredFinding, iso
+from collector_core.findings import (
+    SCHEMA_FIELDS,
+    Attempt,
+    BadFinding,
+    PluginCounts,
+    RunRecord,
+    RunSummary,
+    StoredFinding,
+    iso,
+)
 
 MAX_ITEM_BYTES = 400 * 1024
 #: An attempt's result is compacted below this many bytes of JSON (see compact).
 MAX_RECORD_BYTES = 300 * 1024
 KEY_SCHEMA = {"pk": "HASH", "sk": "RANGE"}
 TTL_ATTRIBUTE = "ttl"
-FINDING, ATTEMPT, RUN = "finding", "attempt", "run"
-RUNS, ACCOUNTS, COUNTER = "RUNS", "ACCOUNTS", "SEQ"
+FINDING, ATTEMPT, RUN, SUMMARY = "finding", "attempt", "run", "summary"
+RUNS, ACCOUNTS, HISTORY, COUNTER = "RUNS", "ACCOUNTS", "HISTORY", "SEQ"
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 
 
@@ -102,6 +111,16 @@ def compact(result: Mapping[str, Any], collectors: Sequence[str]) -> dict[str, A
     return data
 
 
+def summary_item(summary: RunSummary, now: dt.datetime, ttl_days: int) -> dict[str, Any]:
+    """A run's summary, its numbers in one compact JSON attribute (a few hundred bytes a run)."""
+    numbers = {"accounts": summary.accounts, "severities": dict(summary.severities),
+               "plugins": {p: [c.open, c.new, c.resolved, c.muted] for p, c in sorted(summary.plugins.items())},
+               "problems": [list(p) for p in summary.problems], "problem_count": summary.problem_count}
+    return {"pk": HISTORY, "sk": numbered("H", summary.run_seq), "kind": SUMMARY, "run_id": summary.run_id,
+            "run_seq": summary.run_seq, "time": summary.time,
+            "numbers": json.dumps(numbers, sort_keys=True, separators=(",", ":")), "ttl": ttl(now, ttl_days)}
+
+
 # -- items as records ------------------------------------------------------------------------
 def to_finding(item: Mapping[str, Any]) -> StoredFinding:
     """A finding item as the domain's record."""
@@ -125,6 +144,17 @@ def to_run(item: Mapping[str, Any]) -> RunRecord:
                      accounts=tuple(str(a) for a in item.get("accounts") or ()),
                      deadline=int(item.get("deadline") or 0), done=int(item.get("done") or 0),
                      notified=bool(item.get("report_sent")))
+
+
+def to_summary(item: Mapping[str, Any]) -> RunSummary:
+    """A history item as the domain's record."""
+    numbers = json.loads(item.get("numbers") or "{}")
+    return RunSummary(run_id=str(item["run_id"]), run_seq=int(item["run_seq"]), time=str(item.get("time") or ""),
+                      accounts=int(numbers.get("accounts") or 0),
+                      plugins={p: PluginCounts(*c) for p, c in (numbers.get("plugins") or {}).items()},
+                      severities=dict(numbers.get("severities") or {}),
+                      problems=tuple((str(a), str(s)) for a, s in numbers.get("problems") or ()),
+                      problem_count=int(numbers.get("problem_count") or 0))
 
 
 # -- values ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +11,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from collector_core.collector import Account
-from collector_core.findings import AccountState, RunRecord, iso
+from collector_core.findings import AccountState, RunRecord, RunSummary, iso
 from collector_core.runtime.clients import Clients, home_region
 from collector_core.store import layout
-from collector_core.store.layout import ACCOUNTS, ATTEMPT, COUNTER, FINDING, KEY_SCHEMA, RUN, RUNS, TTL_ATTRIBUTE
+from collector_core.store.layout import (
+    ACCOUNTS,
+    ATTEMPT,
+    COUNTER,
+    FINDING,
+    HISTORY,
+    KEY_SCHEMA,
+    RUN,
+    RUNS,
+    TTL_ATTRIBUTE,
+)
+from collector_core.store.read_ahead import ReadAhead
 
 #: Account ids per item of a run's account list (about 15 bytes each, well under the item limit).
 ACCOUNTS_PER_ITEM = 10_000
@@ -208,6 +218,27 @@ class Store:
                             for a in layout.plain(chunk).get("accounts", [])]
         return layout.to_run(item)
 
+    # -- the history -----------------------------------------------------------------------
+    def write_history(self, summary: RunSummary, *, now: dt.datetime, ttl_days: int) -> bool:
+        """Keep a run's summary for ``ttl_days``, once: False if the run has one already."""
+        try:
+            self._client.put_item(TableName=self.table, Item=layout.attrs(layout.summary_item(summary, now, ttl_days)),
+                                  ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def history(self, limit: int = 30) -> list[RunSummary]:
+        """The summaries of the latest ``limit`` runs that have one, oldest first."""
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+            ExpressionAttributeValues={":pk": {"S": HISTORY}, ":h": {"S": "H#"}}, ScanIndexForward=False,
+            PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 500)})
+        latest = [layout.to_summary(layout.plain(i)) for page in pages for i in page.get("Items", [])]
+        return latest[::-1]
+
     # -- findings --------------------------------------------------------------------------
     def first_seen(self, account_id: str) -> dict[tuple[str, str, str], tuple[str, int]]:
         """(region, plugin, resource_id) -> (first_seen, first attempt) of an account's stored findings (one Query)."""
@@ -268,7 +299,7 @@ class Store:
                        ahead: int = 8) -> Iterator[AccountState]:
         """Each account's state in the order given, reading up to ``ahead`` accounts in parallel
         (memory: a page of findings for each of those few accounts, never the table)."""
-        return iter(_ReadAhead(lambda account_id: self.account_state(account_id, region=region), account_ids, ahead))
+        return iter(ReadAhead(lambda account_id: self.account_state(account_id, region=region), account_ids, ahead))
 
     # -- tables written by 0.1 ------------------------------------------------------------
     def legacy_findings(self) -> Iterator[dict[str, Any]]:
@@ -330,52 +361,3 @@ class Store:
 
     def _put(self, item: Mapping[str, Any]) -> None:
         self._client.put_item(TableName=self.table, Item=layout.attrs(item))
-
-
-class _ReadAhead:
-    """``read`` over items, in order, on daemon threads at most ``ahead`` items ahead of the
-    consumer. Daemon threads: a command given up on (cli.deadline) must not wait for a read that
-    never ends, nor be held at exit (a ThreadPoolExecutor's threads are joined at exit)."""
-
-    def __init__(self, read: Any, items: Sequence[str], ahead: int) -> None:
-        self._read, self._items, self._ahead = read, list(items), ahead
-        self._done: dict[int, tuple[bool, Any]] = {}
-        self._cond = threading.Condition()
-        self._taken = self._consumed = 0
-        self._stopped = False
-        for i in range(min(ahead, len(self._items))):
-            threading.Thread(target=self._work, daemon=True, name=f"read-{i}").start()
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopped and self._taken < len(self._items) \
-                        and self._taken >= self._consumed + self._ahead:
-                    self._cond.wait()
-                if self._stopped or self._taken >= len(self._items):
-                    return
-                index, self._taken = self._taken, self._taken + 1
-            try:
-                outcome: tuple[bool, Any] = (True, self._read(self._items[index]))
-            except BaseException as exc:  # handed to the consumer, who raises it
-                outcome = (False, exc)
-            with self._cond:
-                self._done[index] = outcome
-                self._cond.notify_all()
-
-    def __iter__(self) -> Iterator[Any]:
-        try:
-            for index in range(len(self._items)):
-                with self._cond:
-                    while index not in self._done:
-                        self._cond.wait()
-                    ok, value = self._done.pop(index)
-                    self._consumed = index + 1
-                    self._cond.notify_all()
-                if not ok:
-                    raise value
-                yield value
-        finally:
-            with self._cond:
-                self._stopped = True
-                self._cond.notify_all()

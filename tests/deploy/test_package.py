@@ -203,3 +203,17 @@ def resolve(value: Any) -> Any:
     if isinstance(value, list):
         return [resolve(v) for v in value]
     return value
+
+
+def test_html_reports_get_their_prefix_only_and_only_when_the_channel_is_set(stack_template: dict[str, Any]) -> None:
+    # Deployed without --param=htmlBucket=..., the bucket is empty: the condition is false and the
+    # policy is not created.
+    assert stack_template["Parameters"]["HtmlBucket"]["Default"] == ""
+    assert stack_template["Parameters"]["HtmlPrefix"]["Default"] == "aws-collector/"
+    assert stack_template["Conditions"]["HtmlReports"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "HtmlBucket"}, ""]}]}
+    policy = stack_template["Resources"]["HtmlReportsPolicy"]
+    assert policy["Condition"] == "HtmlReports"
+    assert policy["Properties"]["Roles"] == [{"Ref": "IamRoleLambdaExecution"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["s3:PutObject", "s3:GetObject"]  # upload; and what a presigned GET needs
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${HtmlBucket}/${HtmlPrefix}*"}

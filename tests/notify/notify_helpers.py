@@ -156,3 +156,13 @@ def channels(*, stdout: bool = False, slack: dict[str, Any] | None = None,
     """Notify settings from the config's shape of them."""
     return NotifySettings.from_doc({"stdout": stdout, **({"slack": slack} if slack else {}),
                                     **({"email": email} if email else {})})
+
+
+def page_data(page: str) -> Any:
+    """The data an HTML report embeds for its script (the JSON in its report-data element)."""
+    import json
+    import re
+
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert match, "the page embeds no report data"
+    return json.loads(match.group(1))

@@ -15,10 +15,10 @@ ONE_OF = ("expected a mapping with exactly one of "
 
 
 @pytest.mark.parametrize(("notify", "message"), [
-    ("yes", "notify: expected a mapping with slack, email, securityhub, stdout and on_run_complete, got the "
+    ("yes", "notify: expected a mapping with slack, email, securityhub, html, stdout and on_run_complete, got the "
             "string 'yes'"),
     ({"teams": {}},
-     "notify.teams: unknown key 'teams'; expected one of: email, on_run_complete, securityhub, slack, stdout"),
+     "notify.teams: unknown key 'teams'; expected one of: email, html, on_run_complete, securityhub, slack, stdout"),
     ({"on_run_complete": "yes"}, "notify.on_run_complete: expected true or false, got the string 'yes'"),
     ({"stdout": 1}, "notify.stdout: expected true or false, got the number 1"),
     ({"slack": {}}, f"notify.slack: {ONE_OF}"),
@@ -54,6 +54,16 @@ ONE_OF = ("expected a mapping with exactly one of "
     ({"securityhub": {"region": "mars-1"}},
      "notify.securityhub.region: expected an AWS region name such as eu-west-1, got the string 'mars-1'"),
     ({"securityhub": {"product": "x"}}, "notify.securityhub.product: unknown key 'product'; expected one of: region"),
+    ({"html": {"prefix": "reports/"}}, "notify.html: 'bucket' is required"),
+    ({"html": {"bucket": "My_Bucket"}}, "notify.html.bucket: expected an S3 bucket name, got the string 'My_Bucket'"),
+    ({"html": {"bucket": "reports-bucket", "prefix": "a b/"}},
+     "notify.html.prefix: expected an S3 key prefix such as reports/ (letters, digits and !_.*'()/-), "
+     "got the string 'a b/'"),
+    ({"html": {"bucket": "reports-bucket", "link_expiry_hours": 169}},
+     "notify.html.link_expiry_hours: expected whole hours, 1 to 168 (a presigned link lasts at most 7 days), "
+     "got the number 169"),
+    ({"html": {"bucket": "reports-bucket", "public": True}},
+     "notify.html.public: unknown key 'public'; expected one of: bucket, link_expiry_hours, prefix, region"),
 ])
 def test_a_bad_notify_setting_is_named(notify: Any, message: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -67,7 +77,9 @@ def test_a_full_notify_section_is_accepted() -> None:
               "slack": {"webhook_url_secret": "collector/slack", "max_findings_per_plugin": 25},
               "email": {"sender": "Collector <collector@example.com>", "recipients": ["ops@example.com"],
                         "region": "eu-west-1"},
-              "securityhub": {"region": "eu-central-1"}}
+              "securityhub": {"region": "eu-central-1"},
+              "html": {"bucket": "collector-reports", "prefix": "reports/", "link_expiry_hours": 72,
+                       "region": "eu-west-1"}}
     doc = {"accounts": [{"id": "111111111111"}], "notify": notify}
     config = parse_config(doc, "conf.yaml", load_plugins())
     assert config.notify == NotifySettings.from_doc(notify)
