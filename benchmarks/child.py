@@ -106,11 +106,13 @@ def run_worker(handlers: Any, job: dict[str, Any], calls: CallLog) -> dict[str, 
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     done = time.time()
     first_calls = list(calls.calls)
-    warm = None
-    if job.get("warm"):  # the same account again in this process: a warm Lambda's invocation
-        again = time.perf_counter()
-        handlers.worker({**job["event"], "run_id": job["event"]["run_id"] + "-warm"}, LambdaContext())
-        warm = time.perf_counter() - again
+    warm = warm_started = warm_cpu = None
+    if job.get("warm"):  # the same account in the next run, in this process: a warm Lambda's invocation
+        warm_started = again = time.perf_counter()
+        warm_cpu = time.process_time()
+        handlers.worker(job["warm"], LambdaContext())  # the next run's event
+        warm, warm_cpu = time.perf_counter() - again, time.process_time() - warm_cpu
+    warm_calls = calls.calls[len(first_calls):]
     sts = handlers.runtime().clients.client("sts", home_region())
     idle = []
     for _ in range(5):  # one unloaded round trip, for the critical path
@@ -118,7 +120,8 @@ def run_worker(handlers: Any, job: dict[str, Any], calls: CallLog) -> dict[str, 
         sts.get_caller_identity()
         idle.append(time.perf_counter() - t)
     return {"wall": wall, "cpu": cpu, "warm_wall": warm, "started": started, "done": done,
-            "result": result, "per_call": statistics.median(idle), "calls": first_calls}
+            "result": result, "per_call": statistics.median(idle), "calls": first_calls,
+            "warm_started": warm_started, "warm_calls": warm_calls, "warm_cpu": warm_cpu}
 
 
 # -- the director ----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class LatencyMiddleware:
         self.on_invoke: Invoked | None = None
         self.requests = 0
         self.invocations = 0
+        self.served: list[tuple[float, float]] = []  # (arrival, CPU seconds) of each request served
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -45,7 +46,18 @@ class LatencyMiddleware:
         with self._lock:
             self.requests += 1
         time.sleep(self.latency)
-        return self.app(environ, start_response)
+        arrived, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return self.app(environ, start_response)
+        finally:  # what serving it cost this process, to tell the simulator's CPU from the client's
+            with self._lock:
+                self.served.append((arrived, time.thread_time() - cpu))
+
+    def cpu_between(self, start: float, end: float) -> float:
+        """CPU seconds moto spent on requests that arrived between two time.perf_counter() values
+        (the same clock in every process on this machine)."""
+        with self._lock:
+            return sum(cpu for arrived, cpu in self.served if start <= arrived <= end)
 
     def invoke(self, function: str, payload: bytes) -> None:
         """Lambda's async Invoke: queued after ``invoke_latency``, the worker started by ``on_invoke``."""

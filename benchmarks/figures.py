@@ -26,8 +26,8 @@ TAIL_CALLS = 3
 def critical_path(calls: Iterable[Call], per_call: float) -> tuple[float, str]:
     """The shortest wall a worker could have: assume-role, the longest chain, the last writes.
 
-    A chain is one region's (or the global) thread: its calls one after another, plus the waits
-    its collectors must make (the credential report's first poll delay). ``per_call`` is one
+    A chain is one scan (a collector in a region, or a global one): its calls one after another,
+    plus the waits its collector must make (the credential report's first poll delay). ``per_call`` is one
     unloaded round trip measured in the same run. Returns (seconds, which chain is longest).
     """
     per_thread: Counter[str] = Counter()
@@ -36,7 +36,7 @@ def critical_path(calls: Iterable[Call], per_call: float) -> tuple[float, str]:
     for thread, _service, operation, *_ in calls:
         if operation == "AssumeRole":
             assume += 1
-        elif thread.rsplit("-", 1)[-1] != "writer" and thread not in ("MainThread",):
+        elif thread.startswith("scan-"):  # a scan's thread (runtime/worker.py names it for its scan)
             per_thread[thread] += 1
             if operation == "GenerateCredentialReport":
                 report_polls[thread] += 1

@@ -23,6 +23,8 @@ from benchmarks.processes import Child, ChildRun, run_child
 from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
 
+#: The groups of figures, in the order they are measured (--only picks some).
+GROUPS = ("worker", "fan-out", "whole-run", "report", "local-run", "page")
 #: 17 commercial regions enabled by default in every account.
 REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
@@ -243,21 +245,31 @@ def measure_worker(bench: Bench) -> tuple[ChildRun, ChildRun]:
     regions = bench.regions(args.regions)
     bench.set_latency(args.latency_ms)
     worker = must(run_child("worker", {"event": bench.event(bench.representative, regions, "worker"),
-                                       "warm": True}))
+                                       "warm": bench.event(bench.representative, regions, "worker-next")}))
     laptop = must(run_child("laptop", {"event": bench.event(bench.representative, regions, "laptop")}))
     threaded = must(run_child("session-per-thread",
                               {"event": bench.event(bench.representative, regions, "threads")}))
     wall, warm, per_call = worker.out["wall"], worker.out["warm_wall"], worker.out["per_call"]
+    # The bound a worker cannot beat here: its critical path, or the simulator's own CPU for its
+    # requests when that is longer (moto serves them under one GIL; AWS would not be the limit).
     critical, chain = critical_path(worker.out["calls"], per_call)
+    moto = bench.middleware.cpu_between(worker.out["started"], worker.out["started"] + wall)
+    bound = max(critical, moto)
     report.add(f"one worker: 1 account x {len(regions)} regions x 3 collectors, {args.latency_ms} ms/call",
-               f"{ms(wall)} = {wall / critical:.2f} x critical path ({ms(critical)}; longest: {chain})",
-               "<= 1.3 x critical path (first call after a cold start)",
+               f"{ms(wall)} = {wall / bound:.2f} x its bound (critical path {ms(critical)}, longest: {chain}; "
+               f"moto's CPU for its requests {ms(moto)})",
+               "<= 1.3 x the bound (first call after a cold start)",
                f"laptop script {ms(laptop.out['wall'])} ({laptop.out['wall'] / wall:.1f}x the worker's); "
                f"session per thread {ms(threaded.out['wall'])} ({threaded.out['wall'] / wall:.1f}x)",
-               ok=wall <= 1.3 * critical)
-    report.add("one worker, warm (second invocation in the same process)",
-               f"{ms(warm)} = {warm / critical:.2f} x critical path", "<= 1.3 x critical path",
-               f"laptop script {laptop.out['wall'] / warm:.1f}x the warm worker's", ok=warm <= 1.3 * critical)
+               ok=wall <= 1.3 * bound)
+    # The next run's calls differ (IAM's credential report is ready at once): its own bound.
+    warm_critical, warm_chain = critical_path(worker.out["warm_calls"], per_call)
+    warm_moto = bench.middleware.cpu_between(worker.out["warm_started"], worker.out["warm_started"] + warm)
+    warm_bound = max(warm_critical, warm_moto)
+    report.add("one worker, warm (the next run's invocation in the same process)",
+               f"{ms(warm)} = {warm / warm_bound:.2f} x its bound (critical path {ms(warm_critical)}, longest: "
+               f"{warm_chain}; moto's CPU {ms(warm_moto)})", "<= 1.3 x the bound",
+               f"laptop script {laptop.out['wall'] / warm:.1f}x the warm worker's", ok=warm <= 1.3 * warm_bound)
     report.add("one worker: peak RSS of the worker process", f"{worker.peak_rss_mb:.0f} MB", "<= 128 MB",
                f"laptop script {laptop.peak_rss_mb:.0f} MB; session per thread {threaded.peak_rss_mb:.0f} MB "
                f"({threaded.peak_rss_mb / worker.peak_rss_mb:.1f}x)", ok=worker.peak_rss_mb <= 128)
@@ -353,6 +365,7 @@ def measure_whole_run(bench: Bench) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every benchmark and print the figures beside their targets and baselines."""
     args = _parser().parse_args(argv)
+    only = set(args.only or GROUPS)
     if args.quick:
         args.latency_ms, args.regions, args.whole_regions = 5, 1, 1
         args.fanout_accounts, args.whole_accounts, args.slice_accounts, args.slice_regions = 20, 6, 2, 1
@@ -377,22 +390,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeded = sum(1 for e in sim.expected if e[1] == account.id
                      and (e[2] == "global" or e[2] in REGIONS[: args.regions]))
         bench = Bench(args, middleware, stamp, account, seeded, slice_org.accounts)
-        print("Measuring one worker and the two baselines...", file=sys.stderr)
-        worker, _ = measure_worker(bench)
-        measure_memory_limit(bench, worker.out["wall"])
-        print("Measuring the director's fan-out...", file=sys.stderr)
-        measure_fan_out(bench)
-        print("Measuring the whole-run model and checking it on a slice...", file=sys.stderr)
-        measure_whole_run(bench)
-        print("Measuring the report and the read side at an organization's size...", file=sys.stderr)
-        measure_report(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
-                       per_region=20 if not args.quick else 5)
-        measure_reading(bench.report, url, sizes=(args.read_findings // 5, args.read_findings), accounts=20)
-        print("Measuring a local run against a 16-thread script...", file=sys.stderr)
-        measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
-                          regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
-    print("Measuring the HTML report: built from synthetic findings, loaded in chromium...", file=sys.stderr)
-    measure_report_page(bench.report, (20_000,) if args.quick else (20_000, 100_000))
+        if "worker" in only:
+            print("Measuring one worker and the two baselines...", file=sys.stderr)
+            worker, _ = measure_worker(bench)
+            measure_memory_limit(bench, worker.out["wall"])
+        if "fan-out" in only:
+            print("Measuring the director's fan-out...", file=sys.stderr)
+            measure_fan_out(bench)
+        if "whole-run" in only:
+            print("Measuring the whole-run model and checking it on a slice...", file=sys.stderr)
+            measure_whole_run(bench)
+        if "report" in only:
+            print("Measuring the report and the read side at an organization's size...", file=sys.stderr)
+            measure_report(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
+                           per_region=20 if not args.quick else 5)
+            measure_reading(bench.report, url, sizes=(args.read_findings // 5, args.read_findings), accounts=20)
+        if "local-run" in only:
+            print("Measuring a local run against a 16-thread script...", file=sys.stderr)
+            measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
+                              regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
+    if "page" in only:
+        print("Measuring the HTML report: built from synthetic findings, loaded in chromium...", file=sys.stderr)
+        measure_report_page(bench.report, (20_000,) if args.quick else (20_000, 100_000))
     bench.report.notes.append(f"latency {args.latency_ms} ms per AWS call, {args.invoke_latency_ms} ms "
                               "per Lambda Invoke")
     print(bench.report.render())
@@ -425,6 +444,8 @@ def _cores() -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a tiny, fast configuration (checks it runs)")
+    p.add_argument("--only", action="append", choices=GROUPS,
+                   help="measure only this group of figures (repeatable; default: all)")
     p.add_argument("--latency-ms", type=int, default=50, help="delay per AWS call (default 50)")
     p.add_argument("--regions", type=int, default=17, choices=range(1, len(REGIONS) + 1), metavar="N",
                    help="regions for the one-worker figure (default 17)")

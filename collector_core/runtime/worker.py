@@ -283,6 +283,8 @@ class _ScanPool:
                 except queue.Empty:
                     return
                 scan = self._started[(region, collector.name)] = self._begin(region, collector.name)
+            # Named for its scan while it runs one: logs, profiles and the benchmarks' call records say whose.
+            threading.current_thread().name = f"scan-{region}-{collector.name}"
             self._run(region, collector, scan)
             with self._lock:
                 self._finished.add((region, collector.name))

@@ -26,14 +26,15 @@ from collector_core.runtime.ledger import Ledger
 from collector_core.store import Store, Written
 
 #: Threads writing one account's findings: each write is one conditional request.
-WRITE_THREADS = 8
+WRITE_THREADS = 16
 #: Seconds between rounds of retries of one write, after botocore's own.
 WRITE_BACKOFF = (0.5, 1.0, 2.0)
 _STOP = object()
 
 
 class Preparation:
-    """The attempt's number and the account's stored first_seen, fetched while the account is assumed."""
+    """The attempt's number and the account's stored first_seen, fetched while the account is
+    assumed; the account is listed in the index meanwhile."""
 
     def __init__(self, event: WorkerEvent, store: Store, ledger: Ledger) -> None:
         self._event, self._store, self._ledger = event, store, ledger
@@ -47,15 +48,28 @@ class Preparation:
         self._thread.start()
 
     def _run(self) -> None:
+        account = self._event.account
+        # Three independent calls at once; the writes wait for all of them.
+        steps = [
+            lambda: setattr(self, "attempt", self._store.next_attempt(account.id)),
+            lambda: self._store.register_account(account, now=dt.datetime.now(dt.timezone.utc),
+                                                 ttl_days=self._event.ttl_days),
+            lambda: setattr(self, "first_seen", self._store.first_seen(account.id)),
+        ]
+        threads = [threading.Thread(target=self._step, args=(step,), daemon=True, name=f"{account.id}-prepare-{i}")
+                   for i, step in enumerate(steps[1:], 1)]
+        for thread in threads:
+            thread.start()
+        self._step(steps[0])
+        for thread in threads:
+            thread.join()
+        self.ready.set()
+
+    def _step(self, step: Callable[[], None]) -> None:
         try:
-            self.attempt = self._store.next_attempt(self._event.account.id)
-            self._store.register_account(self._event.account, now=dt.datetime.now(dt.timezone.utc),
-                                         ttl_days=self._event.ttl_days)
-            self.first_seen = self._store.first_seen(self._event.account.id)
+            step()
         except (ClientError, BotoCoreError) as exc:
             self._ledger.fail_with("-", "-", exc)
-        finally:
-            self.ready.set()
 
 
 class Writer:

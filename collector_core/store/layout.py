@@ -80,6 +80,11 @@ def finding_item(finding: Finding, *, plugin: str, account: Account, region: str
     return item
 
 
+def account_index_item(account: Account, now: dt.datetime, ttl_days: int) -> dict[str, Any]:
+    """An account's place in the index readers find accounts through."""
+    return {"pk": ACCOUNTS, "sk": account.id, "name": account.name, "ttl": ttl(now, ttl_days)}
+
+
 def attempt_item(result: Mapping[str, Any], collectors: Sequence[str], now: dt.datetime,
                  ttl_days: int) -> dict[str, Any]:
     """The record of one attempt: the places it scanned successfully (``ok``, by plugin) and its result."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,7 +113,7 @@ class Store:
 
     def register_account(self, account: Account, *, now: dt.datetime, ttl_days: int) -> None:
         """List an account among those with state (readers find accounts through this index)."""
-        self._put({"pk": ACCOUNTS, "sk": account.id, "name": account.name, "ttl": layout.ttl(now, ttl_days)})
+        self._put(layout.account_index_item(account, now, ttl_days))
 
     def next_attempt(self, account_id: str) -> int:
         """The next number in an account's order of attempts (a worker takes one as it starts and ends)."""
@@ -121,11 +122,30 @@ class Store:
     def record_attempt(self, result: Mapping[str, Any], *, collectors: Sequence[str], now: dt.datetime,
                        ttl_days: int) -> tuple[int, int] | None:
         """Store an attempt (runtime.results.AccountResult.to_dict()) and count its account done in its
-        run, once whatever the retries: (done, expected) when this call counted it, else None."""
-        self._put(layout.attempt_item(result, collectors, now, ttl_days))
+        run, once whatever the retries: (done, expected) when this call counted it, else None.
+
+        The attempt, the account's place in the index and its done marker are written at once (one
+        round trip at the end of every worker); the run's counter only after all three, so the
+        report its last account triggers reads every attempt."""
         account = Account(result["account"]["id"], result["account"]["name"])
-        self.register_account(account, now=now, ttl_days=ttl_days)
-        return self._count_done(account.id, result["run_seq"], now, ttl_days)
+        marker = {"pk": layout.account_pk(account.id), "sk": layout.numbered("D", result["run_seq"]),
+                  "ttl": layout.ttl(now, ttl_days)}
+        first_count: list[bool] = []
+        _at_once(lambda: self._put(layout.attempt_item(result, collectors, now, ttl_days)),
+                 lambda: self._put(layout.account_index_item(account, now, ttl_days)),
+                 lambda: first_count.append(self._put_new(marker)))
+        return self._count_done(result["run_seq"]) if first_count[0] else None
+
+    def _put_new(self, item: Mapping[str, Any]) -> bool:
+        """Put an item that must not exist yet: False if it did."""
+        try:
+            self._client.put_item(TableName=self.table, Item=layout.attrs(item),
+                                  ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def record_absent(self, run: RunRecord, account: Account, status: str, reason: tuple[str, str], *,
                       now: dt.datetime, ttl_days: int) -> tuple[int, int] | None:
@@ -140,16 +160,9 @@ class Store:
                   "error_counts": {"-": {reason[0]: 1}}, "complete": False, "status": status}
         return self.record_attempt(result, collectors=[], now=now, ttl_days=ttl_days)
 
-    def _count_done(self, account_id: str, run_seq: int, now: dt.datetime, ttl_days: int) -> tuple[int, int] | None:
-        marker = {"pk": layout.account_pk(account_id), "sk": layout.numbered("D", run_seq),
-                  "ttl": layout.ttl(now, ttl_days)}
-        try:  # the marker lives in the account's partition: a thousand workers never queue on one key
-            self._client.put_item(TableName=self.table, Item=layout.attrs(marker),
-                                  ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None  # counted by an earlier attempt
-            raise
+    def _count_done(self, run_seq: int) -> tuple[int, int]:
+        # The marker lives in the account's partition: a thousand workers never queue on one key;
+        # only this counter is shared, and only the first attempt of each account adds to it.
         attrs = self._client.update_item(
             TableName=self.table, Key=layout.run_key(run_seq), UpdateExpression="ADD done :one",
             ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":one": {"N": "1"}},
@@ -361,3 +374,24 @@ class Store:
 
     def _put(self, item: Mapping[str, Any]) -> None:
         self._client.put_item(TableName=self.table, Item=layout.attrs(item))
+
+
+def _at_once(*calls: Callable[[], None]) -> None:
+    """Make independent calls at the same time (each is a round trip); the first failure is raised
+    once all have ended, so none is left half-done behind the caller's back."""
+    failures: list[BaseException] = []
+
+    def call(fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except BaseException as exc:  # handed to the caller
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call, args=(fn,), daemon=True, name="store-at-once") for fn in calls[1:]]
+    for thread in threads:
+        thread.start()
+    call(calls[0])
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]

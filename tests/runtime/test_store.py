@@ -157,3 +157,27 @@ def test_an_accounts_findings_are_read_a_page_at_a_time_in_the_order_reports_lis
     assert len(read) == count and max(pages) <= FINDINGS_PAGE and len(pages) >= 1 + -(-count // FINDINGS_PAGE)
     assert read == sorted(read, key=order)  # key order is the listing order: nothing needs sorting
     assert state.name() == ACCOUNT.name
+
+
+def test_an_attempt_is_recorded_then_counted_and_a_retry_is_recorded_not_counted(store: Store) -> None:
+    run = store.start_run("r1", [ACCOUNT.id], now=NOW, ttl_days=7, deadline=NOW)
+    calls: list[tuple[str, str]] = []
+    store._client.meta.events.register("provide-client-params.dynamodb", lambda model, params, **_: calls.append(
+        (model.name, params.get("Item", {}).get("sk", {}).get("S", "")[:2])))
+
+    def result(attempt: int) -> dict:
+        return {"run_id": "r1", "run_seq": run.run_seq, "account": {"id": ACCOUNT.id, "name": ACCOUNT.name},
+                "attempt": attempt, "attempt_end": attempt + 1, "scans": [["us-east-1", "unattached_ebs", 0, 1, 0.1,
+                                                                          True]],
+                "errors": [], "error_counts": {}, "complete": True, "status": "ok"}
+
+    assert store.record_attempt(result(1), collectors=["unattached_ebs"], now=NOW, ttl_days=7) == (1, 1)
+    # The attempt, the account's index entry and the done marker at once; the run's counter after them.
+    assert sorted(calls[:3]) == [("PutItem", "11"), ("PutItem", "D#"), ("PutItem", "R#")]
+    assert calls[3:] == [("UpdateItem", "")]
+    # A retry of the same account in the same run: its record counts for resolution, not twice for the run.
+    assert store.record_attempt(result(3), collectors=["unattached_ebs"], now=NOW, ttl_days=7) is None
+    state = store.account_state(ACCOUNT.id)
+    assert [(a.start, a.end) for a in state.attempts] == [(1, 2), (3, 4)]
+    assert store.accounts() == [(ACCOUNT.id, ACCOUNT.name)]
+    assert store.run(run.run_seq).done == 1

@@ -20,6 +20,7 @@ from collector_core.runtime.director import RunResult
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.summary import render_summary
 from collector_core.runtime.worker import run_account
+from collector_core.runtime.writer import WRITE_THREADS
 from collector_core.store import Store
 
 ACCOUNT = Account("111111111111", "prod")
@@ -291,4 +292,4 @@ def test_seventeen_regions_of_forty_collectors_run_under_the_thread_cap(store: S
     assert result.status == "ok" and len(result.scans) == 17 * 40 and result.written == 17 * 40
     assert peak[0] <= 16
     # The scans, the writers and the preparation: a few threads beyond the cap, never one per scan.
-    assert max(threads_seen) - before <= 16 + 8 + 4
+    assert max(threads_seen) - before <= 16 + WRITE_THREADS + 4
