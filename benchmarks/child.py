@@ -131,7 +131,9 @@ def setup_director(calls: CallLog) -> Any:
     from collector_core import handlers
 
     imported = time.time()
-    return imported, handlers.runtime()
+    runtime = handlers.runtime()
+    calls.attach(runtime.clients._botocore)
+    return imported, runtime
 
 
 def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
@@ -154,8 +156,9 @@ def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str,
     started, cpu = time.perf_counter(), time.process_time()
     result = director.run(config, runtime.registry, invoker, clients=runtime.clients, store=store,
                           run_id=job["run_id"])
-    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
-            "invoked": len(result.events), "relays": invoker.relays, "failures": len(invoker.failures)}
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "started": started,
+            "invoked": len(result.events), "relays": invoker.relays, "failures": len(invoker.failures),
+            "calls": list(calls.calls)}
 
 
 def run_relay(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:

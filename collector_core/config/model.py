@@ -60,8 +60,23 @@ class Config:
         return entry.regions if entry and entry.regions is not None else self.regions
 
     def collectors_for(self, account_id: str, registry: Registry) -> dict[str, dict[str, Any]]:
-        """Enabled collectors for an account with options merged: defaults < plugins < account."""
+        """Enabled collectors for an account with options merged: defaults < plugins < account.
+
+        Accounts without a plugins section of their own share one merge (a thousand accounts, one
+        deep copy of the options); each gets its own outer dicts, and workers copy options per scan."""
         entry = self.account(account_id)
+        if entry is None or not entry.plugins:
+            key = id(registry)
+            if key not in self._default_plans:
+                self._default_plans[key] = self._merge(None, registry)
+            return {name: dict(options) for name, options in self._default_plans[key].items()}
+        return self._merge(entry, registry)
+
+    @functools.cached_property
+    def _default_plans(self) -> dict[int, dict[str, dict[str, Any]]]:
+        return {}
+
+    def _merge(self, entry: AccountConfig | None, registry: Registry) -> dict[str, dict[str, Any]]:
         plan: dict[str, dict[str, Any]] = {}
         for name in registry.names():
             # A deep copy: a collector's default list must not be shared with anything that may change it.

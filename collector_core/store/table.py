@@ -102,13 +102,15 @@ class Store:
                   deadline: dt.datetime) -> RunRecord:
         """Record a new run and the accounts it waits for; its place in the order of runs comes from the table."""
         run_seq = self._next(RUNS)
-        # The account list lives apart, in chunks: the run's own item stays small for every worker's update.
-        for chunk, start in enumerate(range(0, len(accounts), ACCOUNTS_PER_ITEM)):
-            self._put({"pk": RUNS, "sk": f"{layout.numbered('L', run_seq)}#{chunk:04d}",
-                       "accounts": list(accounts[start : start + ACCOUNTS_PER_ITEM]), "ttl": layout.ttl(now, ttl_days)})
-        self._put({"pk": RUNS, "sk": layout.numbered("R", run_seq), "kind": RUN, "run_id": run_id,
-                   "run_seq": run_seq, "started": iso(now), "deadline": int(deadline.timestamp()),
-                   "expected": len(accounts), "done": 0, "ttl": layout.ttl(now, ttl_days)})
+        # The account list lives apart, in chunks: the run's own item stays small for every worker's
+        # update. All are written at once; the run starts (workers count into it) only after.
+        chunks = [{"pk": RUNS, "sk": f"{layout.numbered('L', run_seq)}#{chunk:04d}",
+                   "accounts": list(accounts[start : start + ACCOUNTS_PER_ITEM]), "ttl": layout.ttl(now, ttl_days)}
+                  for chunk, start in enumerate(range(0, len(accounts), ACCOUNTS_PER_ITEM))]
+        run = {"pk": RUNS, "sk": layout.numbered("R", run_seq), "kind": RUN, "run_id": run_id, "run_seq": run_seq,
+               "started": iso(now), "deadline": int(deadline.timestamp()), "expected": len(accounts), "done": 0,
+               "ttl": layout.ttl(now, ttl_days)}
+        _at_once(*(lambda item=item: self._put(item) for item in [run, *chunks]))
         return RunRecord(run_id, run_seq, iso(now), tuple(accounts), int(deadline.timestamp()))
 
     def register_account(self, account: Account, *, now: dt.datetime, ttl_days: int) -> None:

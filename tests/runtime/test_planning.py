@@ -160,3 +160,17 @@ def test_a_subset_describes_itself_as_it_was_given() -> None:
 
     assert subset.describe() == (f"--account {PROD} --plugin iam_key_age --plugin unattached_ebs --region global")
     assert not Subset()
+
+
+def test_accounts_without_overrides_share_one_merge_but_not_their_options() -> None:
+    import yaml
+
+    doc = yaml.safe_load(CONFIG)
+    doc["accounts"].append({"id": "333333333333", "name": "third"})
+    cfg, registry = parse_config(doc, "config.yaml", load_plugins()), load_plugins()
+    prod, third = cfg.collectors_for(PROD, registry), cfg.collectors_for("333333333333", registry)
+    assert prod == third and prod["open_security_groups"]["allowed_ports"] == [443]
+    prod["open_security_groups"]["allowed_ports"] = [22]  # one account's plan is its own to change
+    assert cfg.collectors_for("333333333333", registry)["open_security_groups"]["allowed_ports"] == [443]
+    sandbox = cfg.collectors_for(SANDBOX, registry)
+    assert "open_security_groups" not in sandbox and sandbox["iam_key_age"]["max_age_days"] == 30
