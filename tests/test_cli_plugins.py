@@ -28,32 +28,33 @@ def aws_collector(*args: str, pythonpath: Path | None = None, **env: str) -> sub
     )
 
 
+def installed(where: Path, name: str, version: str, source: str) -> Path:
+    """A directory holding an installed distribution aws-collector-<name> with plugin <name>."""
+    info = where / f"aws_collector_{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: aws-collector-{name}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[aws_collector.plugins]\n{name} = aws_collector_{name}\n")
+    (where / f"aws_collector_{name}.py").write_text(source)
+    return where
+
+
 @pytest.fixture
 def broken_plugin(tmp_path: Path) -> Path:
-    """A directory holding an installed distribution whose plugin fails to import."""
-    info = tmp_path / "aws_collector_broken-2.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aws-collector-broken\nVersion: 2.0\n")
-    (info / "entry_points.txt").write_text("[aws_collector.plugins]\nbroken = aws_collector_broken\n")
-    (tmp_path / "aws_collector_broken.py").write_text("import a_module_that_is_not_installed\n")
-    return tmp_path
+    """An installed distribution whose plugin fails to import."""
+    return installed(tmp_path, "broken", "2.0", "import a_module_that_is_not_installed\n")
 
 
 @pytest.fixture
 def future_plugin(tmp_path: Path) -> Path:
-    """A directory holding an installed distribution built for a plugin API to come."""
-    info = tmp_path / "aws_collector_future-3.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aws-collector-future\nVersion: 3.0\n")
-    (info / "entry_points.txt").write_text("[aws_collector.plugins]\nfuture = aws_collector_future\n")
-    (tmp_path / "aws_collector_future.py").write_text(
+    """An installed distribution built for a plugin API to come."""
+    return installed(
+        tmp_path, "future", "3.0",
         'from collector_core import Collector, Scope, hookimpl\n'
         'PLUGIN_API = ">=9.0"\n'
         '@hookimpl\n'
         'def register_collectors(register):\n'
-        '    register(Collector(name="future_things", scope=Scope.GLOBAL, summary="s", collect=list))\n'
+        '    register(Collector(name="future_things", scope=Scope.GLOBAL, summary="s", collect=list))\n',
     )
-    return tmp_path
 
 
 def test_json_lists_built_in_plugins_and_their_collectors() -> None:

@@ -337,14 +337,7 @@ class Store:
                "seen_seq": 0, "first_seq": 0}
         self.register_account(Account(item["account_id"], str(item.get("account_name") or item["account_id"])),
                               now=now, ttl_days=ttl_days)
-        try:
-            self._client.put_item(TableName=self.table, Item=layout.attrs(new),
-                                  ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(new)
 
     # -- helpers ---------------------------------------------------------------------------
     def _query(self, account_id: str, prefix: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
