@@ -99,7 +99,7 @@ def setup_worker(calls: CallLog) -> Any:
 
 
 def run_worker(handlers: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
-    from collector_core.runtime.clients import home_region
+    from collector_core.aws.clients import home_region
 
     started, cpu = time.perf_counter(), time.process_time()
     result = handlers.worker(job["event"], LambdaContext())
@@ -139,9 +139,9 @@ def setup_director(calls: CallLog) -> Any:
 def run_director(runtime: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
     """director.run over config-listed accounts, invoking the worker as the handler does."""
     from collector_core import handlers
+    from collector_core.aws.clients import home_region
     from collector_core.config.load import parse_config
     from collector_core.runtime import director
-    from collector_core.runtime.clients import home_region
     from collector_core.runtime.invokers import LambdaInvoker, Relay
     from collector_core.store import Store
 

@@ -166,10 +166,10 @@ def run_slice(middleware: LatencyMiddleware, sim_accounts: list[Any], regions: S
     Returns (wall, CPU seconds this process spent meanwhile, the workers' runs).
     """
     from collector_core import handlers
+    from collector_core.aws.clients import Clients, home_region
     from collector_core.config.load import parse_config
     from collector_core.plugins import load_plugins
     from collector_core.runtime import director
-    from collector_core.runtime.clients import Clients, home_region
     from collector_core.runtime.invokers import LambdaInvoker
     from collector_core.store import Store
 
@@ -226,7 +226,7 @@ class Bench:
 
     def event(self, account: Any, regions: Sequence[str], name: str) -> dict[str, Any]:
         """A worker event of a run recorded as the director records it (not measured)."""
-        from collector_core.runtime.clients import Clients, home_region
+        from collector_core.aws.clients import Clients, home_region
         from collector_core.store import Store
 
         now = dt.datetime.now(dt.UTC)
@@ -373,8 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.report_accounts, args.read_findings, args.local_accounts, args.local_regions = 10, 500, 2, 1
         args.local_latency_ms = 5
     from collector_core import logs
+    from collector_core.aws.clients import Clients, home_region
     from collector_core.demo.simulate import seed_organization
-    from collector_core.runtime.clients import Clients, home_region
     from collector_core.store import Store
 
     logs.configure(level="warning", json_output=True, stream=sys.stderr)

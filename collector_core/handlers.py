@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from collector_core import logs
+from collector_core.aws.clients import Clients, home_region
 from collector_core.config.errors import ConfigError
 from collector_core.errors import describe
 from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
 from collector_core.runtime import director as director_
-from collector_core.runtime.clients import Clients, home_region
 from collector_core.runtime.completion import close_overdue, lost_events, record_lost
 from collector_core.runtime.events import EventError, WorkerEvent, relayed_events
 from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async

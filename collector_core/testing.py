@@ -86,7 +86,7 @@ def collector_context(
     aws_credentials: None, _test_plugins: list[tuple[PluginSpec, object]]
 ) -> ContextFactory:
     """A factory for the ``ctx`` a collector receives, with boto3 clients for one region."""
-    from collector_core.runtime.clients import Clients
+    from collector_core.aws.clients import Clients
 
     clients = Clients()
 

@@ -67,7 +67,7 @@ def test_reading_the_config_from_aws_ends_at_the_deadline(source: str, stalled: 
 
 
 def test_a_stalled_slack_webhook_ends_notify_at_its_deadline(server_env: str, config: str) -> None:
-    from collector_core.runtime.clients import Clients
+    from collector_core.aws.clients import Clients
     from collector_core.store import Store
 
     Store.open("stalled", Clients()).ensure_table()

@@ -15,8 +15,8 @@ import pytest
 import structlog
 
 from collector_core import logs
+from collector_core.aws.clients import Credentials
 from collector_core.collector import Account
-from collector_core.runtime.clients import Credentials
 from collector_core.runtime.events import WorkerEvent
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY42"
@@ -99,7 +99,7 @@ def test_a_malformed_slack_webhook_is_never_echoed(slack: str, env_url: str, fla
     come from: the failure is reported by where the URL came from, and neither output nor logs hold it."""
     import boto3
 
-    from collector_core.runtime.clients import Clients
+    from collector_core.aws.clients import Clients
     from collector_core.store import Store
 
     boto3.client("ssm").put_parameter(Name="/collector/slack", Value=NO_SCHEME, Type="SecureString")

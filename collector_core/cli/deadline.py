@@ -48,7 +48,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        from collector_core.runtime.clients import waiting_on
+        from collector_core.aws.clients import waiting_on
 
         what = waiting_on() or os.environ.get("AWS_ENDPOINT_URL") or "AWS"
         raise DeadlineExceeded(f"gave up after {seconds:g} s (--deadline) waiting for {what}")

@@ -45,8 +45,8 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from collector_core.aws.clients import Clients
     from collector_core.findings import current_findings
-    from collector_core.runtime.clients import Clients
     from collector_core.store import Store
 
     registry, config = load(args.config)

@@ -23,7 +23,7 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collector_core.runtime.clients import Clients
+    from collector_core.aws.clients import Clients
     from collector_core.store import Store, TableError
 
     _, config = load(args.config)

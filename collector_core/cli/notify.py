@@ -38,10 +38,10 @@ def add(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from collector_core.aws.clients import Clients
     from collector_core.notify.channels import NotifySettings, notify
     from collector_core.notify.securityhub import SecurityHubSettings
     from collector_core.notify.slack import SlackSettings
-    from collector_core.runtime.clients import Clients
     from collector_core.store import Store
 
     registry, config = load(args.config)

@@ -34,7 +34,7 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collector_core.runtime.clients import Clients
+    from collector_core.aws.clients import Clients
     from collector_core.runtime.director import resolve_accounts
     from collector_core.runtime.planning import plan_accounts
 

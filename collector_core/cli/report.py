@@ -34,9 +34,9 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from collector_core.aws.clients import Clients
     from collector_core.notify import page
     from collector_core.notify.channels import report_from_table
-    from collector_core.runtime.clients import Clients
     from collector_core.store import Store
 
     registry, config = load(args.config)

@@ -40,11 +40,11 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from collector_core.aws.clients import Clients
+    from collector_core.notify.summary import render_summary
     from collector_core.runtime import director
-    from collector_core.runtime.clients import Clients
     from collector_core.runtime.invokers import LocalInvoker
     from collector_core.runtime.planning import Subset, SubsetError
-    from collector_core.runtime.summary import render_summary
     from collector_core.store import Store, TableError
 
     registry, config = load(args.config)

@@ -3,9 +3,10 @@
 - ``model``: the validated Config and its accounts.
 - ``schema``: the JSON Schema, assembled from the sections of the features that own them
   (``notify.channels``, ``notify.mutes``, ``metrics``) and the installed collectors' options.
-- ``sources``: reading the text from a file, S3 or SSM; ``load``: parsing and validating it.
-- ``explain``: turning a schema violation into "file: key: expected X, got Y".
-- ``fragments``: schema pieces the sections share.
+- ``sources``: reading the text from a file, S3 or SSM; ``load``: parsing and validating it
+  (``aliases``: a YAML loader whose aliases cannot blow a small document up).
+- ``errors``: turning a schema violation into "file: key: expected X, got Y".
 
-Nothing is imported here, so a feature can import ``config.fragments`` without a cycle.
+The pieces every section's schema is written in live below this package, in
+``collector_core.schema``, so the features that own a section (notify, metrics) never import it.
 """

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from collector_core.config.errors import shown_key
-from collector_core.config.fragments import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes
 from collector_core.plugins import ALLOW_ACTIONS, Registry
+from collector_core.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 
 
 def config_schema(registry: Registry) -> Schema:

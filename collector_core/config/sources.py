@@ -1,9 +1,9 @@
 """Where a config's text comes from: a local file, ``s3://bucket/key`` or ``ssm:/parameter/name``."""
 from __future__ import annotations
 
+from collector_core.aws.clients import Clients, home_region
 from collector_core.config.errors import ConfigError
 from collector_core.errors import describe
-from collector_core.runtime.clients import Clients, home_region
 
 MAX_CONFIG_BYTES = 1024 * 1024
 #: SSM refuses to create a parameter whose name (its first path segment) begins with one of these,

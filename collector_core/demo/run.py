@@ -6,16 +6,16 @@ import sys
 import time
 from typing import TextIO
 
+from collector_core.aws.clients import Clients
 from collector_core.config.load import parse_config
 from collector_core.demo.simulate import DEFAULT_REGIONS, moto_server, seed_organization
 from collector_core.findings import current_findings
 from collector_core.notify.channels import report_from_table
+from collector_core.notify.summary import render_summary
 from collector_core.notify.text import render
 from collector_core.plugins import load_plugins
 from collector_core.runtime import director
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.invokers import LocalInvoker
-from collector_core.runtime.summary import render_summary
 from collector_core.store import Store
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from collector_core.config.fragments import BOOLEAN, Schema, mapping
+from collector_core.aws.clients import Clients
 from collector_core.errors import describe
 from collector_core.logs import get_logger
 from collector_core.notify import email, history, securityhub, slack, text
@@ -22,7 +22,7 @@ from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
 from collector_core.notify.report import Report
 from collector_core.plugins import Registry
-from collector_core.runtime.clients import Clients
+from collector_core.schema import BOOLEAN, Schema, mapping
 from collector_core.store import Store
 
 

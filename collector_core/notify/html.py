@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.config.fragments import Schema, mapping, region
+from collector_core.aws.clients import Clients, home_region
 from collector_core.findings import RunSummary
 from collector_core.notify import page
 from collector_core.notify.report import Report
-from collector_core.runtime.clients import Clients, home_region
+from collector_core.schema import Schema, mapping, region
 
 #: SigV4's limit on a presigned URL's life.
 MAX_LINK_HOURS = 7 * 24

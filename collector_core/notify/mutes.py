@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from collector_core.config.fragments import NON_EMPTY, Schema, mapping
+from collector_core.schema import NON_EMPTY, Schema, mapping
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector_core.config.fragments import Schema, mapping, region
+from collector_core.aws.clients import Clients, home_region
 from collector_core.logs import get_logger
 from collector_core.notify.asff import Product, asff_finding, finding_id
 from collector_core.notify.report import Entry, EntryList, PluginSection, Report
 from collector_core.plugins import Registry
-from collector_core.runtime.clients import Clients, home_region
+from collector_core.schema import Schema, mapping, region
 
 MAX_BATCH = 100  # findings per BatchImportFindings or BatchUpdateFindings call
 #: Seconds to wait before each retry of the findings Security Hub did not take.

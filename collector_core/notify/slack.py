@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.config.fragments import ENV_NAME, NON_EMPTY, Schema, mapping
+from collector_core.aws.clients import Clients, home_region, note_endpoint
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
-from collector_core.runtime.clients import Clients, home_region, note_endpoint
+from collector_core.schema import ENV_NAME, NON_EMPTY, Schema, mapping
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000

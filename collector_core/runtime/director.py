@@ -9,19 +9,16 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from collector_core.aws.clients import Clients, home_region
 from collector_core.collector import Account
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
-from collector_core.runtime.clients import Clients, home_region
 from collector_core.runtime.events import WorkerEvent
-from collector_core.runtime.planning import AccountPlan, Subset, plan_accounts
+from collector_core.runtime.planning import AccountPlan, RunConfig, Subset, plan_accounts
 from collector_core.runtime.results import AccountResult
 from collector_core.store import Store
-
-if TYPE_CHECKING:
-    from collector_core.config.model import Config
 
 
 class Invoker(Protocol):
@@ -61,12 +58,11 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(3)}"
 
 
-def resolve_accounts(config: Config, clients: Clients) -> list[Account]:
+def resolve_accounts(config: RunConfig, clients: Clients) -> list[Account]:
     """Accounts to run: the config's list, or the organization's ACTIVE accounts minus excludes."""
-    named = {a.id: a.name for a in config.accounts}
-    if not config.organization:
-        accounts = config.configured_accounts()
-    else:
+    accounts = config.configured_accounts()
+    if config.organization:
+        named = {a.id: a.name for a in accounts}
         org = clients.client("organizations", home_region())
         accounts = []
         for page in org.get_paginator("list_accounts").paginate():
@@ -77,13 +73,13 @@ def resolve_accounts(config: Config, clients: Clients) -> list[Account]:
 
 
 def plan_run(
-    config: Config, registry: Registry, accounts: Iterable[Account], run_id: str, run_seq: int
+    config: RunConfig, registry: Registry, accounts: Iterable[Account], run_id: str, run_seq: int
 ) -> list[WorkerEvent]:
     """One event per account with its regions and its enabled collectors' merged options."""
     return worker_events(config, plan_accounts(config, registry, accounts), run_id, run_seq)
 
 
-def worker_events(config: Config, plans: Iterable[AccountPlan], run_id: str, run_seq: int) -> list[WorkerEvent]:
+def worker_events(config: RunConfig, plans: Iterable[AccountPlan], run_id: str, run_seq: int) -> list[WorkerEvent]:
     """The event of each account's plan, with what every worker needs from the config."""
     metrics = config.metrics.to_doc()
     return [
@@ -105,7 +101,7 @@ def worker_events(config: Config, plans: Iterable[AccountPlan], run_id: str, run
 
 
 def run(
-    config: Config,
+    config: RunConfig,
     registry: Registry,
     invoker: Invoker,
     *,

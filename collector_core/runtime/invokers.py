@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from collector_core.aws.clients import Clients
 from collector_core.errors import error_of
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.events import WorkerEvent, relay_payload
 from collector_core.runtime.results import AccountResult, Failure
 from collector_core.runtime.worker import RunComplete, run_account

@@ -11,18 +11,46 @@ scanned: each account's attempt records the places it scanned, and only those se
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from collector_core.aws.clients import known_regions
 from collector_core.collector import Account, Scope
 from collector_core.plugins import Registry
-from collector_core.runtime.clients import known_regions
-
-if TYPE_CHECKING:
-    from collector_core.config.model import Config
 
 GLOBAL = "global"
+
+
+class RunConfig(Protocol):
+    """What a run reads of its configuration; ``config.model.Config`` is one. The runtime names
+    no type of the config's, which sits above it (its sections import the runtime's results)."""
+
+    @property
+    def table(self) -> str: ...
+    @property
+    def role_name(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def ttl_days(self) -> int: ...
+    @property
+    def scan_threads(self) -> int: ...
+    @property
+    def organization(self) -> bool: ...
+    @property
+    def exclude(self) -> Set[str]: ...
+    @property
+    def metrics(self) -> WorkerSection: ...
+    def configured_accounts(self) -> list[Account]: ...
+    def regions_for(self, account_id: str) -> str | list[str]: ...
+    def collectors_for(self, account_id: str, registry: Registry) -> dict[str, dict[str, Any]]: ...
+
+
+class WorkerSection(Protocol):
+    """A config section every worker receives in its event, as the config writes it."""
+
+    def to_doc(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +99,7 @@ class Subset:
         return problems
 
 
-def plan_accounts(config: Config, registry: Registry, accounts: Iterable[Account],
+def plan_accounts(config: RunConfig, registry: Registry, accounts: Iterable[Account],
                   subset: Subset | None = None) -> list[AccountPlan]:
     """Each account's plan from the config, narrowed to ``subset`` (SubsetError if it selects nothing)."""
     plans = [AccountPlan(a, config.regions_for(a.id), config.collectors_for(a.id, registry)) for a in accounts]

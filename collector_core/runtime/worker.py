@@ -18,11 +18,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from collector_core.aws.clients import Clients, Credentials, home_region
 from collector_core.collector import Collector, CollectorContext, Scope
 from collector_core.findings import BadFinding, normalise
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
-from collector_core.runtime.clients import Clients, Credentials, home_region
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.ledger import Ledger
 from collector_core.runtime.results import AccountResult, Scan

@@ -11,9 +11,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from collector_core.aws.clients import Clients, home_region
 from collector_core.collector import Account
 from collector_core.findings import AccountState, RunRecord, RunSummary, iso
-from collector_core.runtime.clients import Clients, home_region
 from collector_core.store import layout
 from collector_core.store.layout import (
     ACCOUNTS,

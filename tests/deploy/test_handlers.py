@@ -15,12 +15,12 @@ import structlog
 from botocore.response import StreamingBody
 
 from collector_core import handlers
+from collector_core.aws.clients import Clients
 from collector_core.collector import Account
 from collector_core.config.errors import ConfigError
 from collector_core.demo.simulate import seed_organization
 from collector_core.findings import current_findings
 from collector_core.runtime import director
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.events import EventError, WorkerEvent
 from collector_core.store import Store
 

@@ -8,13 +8,13 @@ from typing import Any
 import boto3
 from proxy import FaultProxy
 
+from collector_core.aws.clients import Clients
 from collector_core.collector import Account
 from collector_core.config.load import parse_config
 from collector_core.demo.simulate import Expected, SimulatedOrg
 from collector_core.findings import AccountState, current_findings
 from collector_core.plugins import Registry, load_plugins
 from collector_core.runtime import director
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.director import RunResult
 from collector_core.runtime.invokers import LocalInvoker
 from collector_core.store import Store

@@ -6,7 +6,7 @@ from typing import Any
 from fault_harness import Faults
 from proxy import Call, Rule
 
-from collector_core.runtime.summary import render_summary
+from collector_core.notify.summary import render_summary
 
 
 def test_an_account_whose_role_cannot_be_assumed_fails_alone(faults: Faults, figures: dict[str, Any]) -> None:

@@ -15,8 +15,8 @@ from fault_harness import REGIONS, Faults
 
 from collector_core import Collector, Finding, Scope, hookimpl
 from collector_core.collector import CollectorContext
+from collector_core.notify.summary import render_summary
 from collector_core.plugins import PluginSpec, Registry, load_plugins
-from collector_core.runtime.summary import render_summary
 
 HANG_REGION = "ap-southeast-2"
 DEADLINE = 6.0

@@ -10,7 +10,7 @@ from fault_harness import REGIONS, Faults, direct_client
 from proxy import Rule
 
 from collector_core.notify.channels import NotifySettings, notify
-from collector_core.runtime.summary import render_summary
+from collector_core.notify.summary import render_summary
 from collector_core.store import Store
 
 DENIED = "eu-west-1"  # seeded: its findings exist from the first, clean run

@@ -6,7 +6,7 @@ import datetime as dt
 import boto3
 from metrics_listeners import emit
 
-from collector_core.runtime.clients import Clients
+from collector_core.aws.clients import Clients
 from collector_core.runtime.results import AccountResult
 
 

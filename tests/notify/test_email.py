@@ -10,9 +10,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from notify_helpers import NOW, PROD, account_run, channels, finding, run_record, table_with
 
+from collector_core.aws.clients import Clients
 from collector_core.notify.channels import notify
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 
 EBS, SG = "unattached_ebs", "open_security_groups"
 SETTINGS = {"sender": "collector@example.com", "recipients": ["ops@example.com", "sec@example.com"],

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from notify_helpers import NOW, PROD, SANDBOX, account_run, config_with, finding, report_of, run_record, table_with
 
+from collector_core.aws.clients import Clients
 from collector_core.findings import PluginCounts, RunSummary
 from collector_core.notify import history
 from collector_core.notify.channels import notify_run_complete, record_run, report_from_table, run_notifier
 from collector_core.plugins import Registry, load_plugins
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.results import Failure
 from collector_core.store import layout
 

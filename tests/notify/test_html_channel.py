@@ -13,9 +13,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from notify_helpers import NOW, PROD, account_run, finding, page_data, run_record, table_with
 
+from collector_core.aws.clients import Clients
 from collector_core.notify.channels import NotifySettings, notify, notify_run_complete
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 
 pytestmark = pytest.mark.slow
 BUCKET, SENDER = "collector-reports", "collector@example.com"

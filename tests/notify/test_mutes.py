@@ -5,10 +5,10 @@ import io
 
 from notify_helpers import NOW, PROD, account_run, channels, config_with, finding, run_record, table_with
 
+from collector_core.aws.clients import Clients
 from collector_core.findings import StoredFinding
 from collector_core.notify.channels import notify
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 from collector_core.store import Store
 
 SG = "open_security_groups"

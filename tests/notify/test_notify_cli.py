@@ -9,11 +9,11 @@ import boto3
 import pytest
 from loopback import Listener
 
+from collector_core.aws.clients import Clients
 from collector_core.cli import main
 from collector_core.config.load import load_config
 from collector_core.notify.channels import notify_run_complete
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow

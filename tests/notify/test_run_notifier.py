@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from notify_helpers import NOW, PROD, account_run, config_with, finding, run_record, table_with
 
+from collector_core.aws.clients import Clients
 from collector_core.notify.channels import run_notifier
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 
 
 def test_a_runs_report_goes_out_once_and_a_scheduled_one_always(

@@ -18,13 +18,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, run_record, table_with
 
+from collector_core.aws.clients import Clients
 from collector_core.cli import main
 from collector_core.notify import securityhub
 from collector_core.notify.asff import Product, asff_finding, finding_id
 from collector_core.notify.channels import NotifySettings, notify
 from collector_core.notify.report import Entry
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow

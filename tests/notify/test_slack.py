@@ -22,6 +22,7 @@ from notify_helpers import (
 )
 
 from collector_core import logs
+from collector_core.aws.clients import Clients
 from collector_core.notify.channels import notify
 from collector_core.notify.slack import (
     HEADER_CHARS,
@@ -36,7 +37,6 @@ from collector_core.notify.slack import (
     send,
     webhook_url,
 )
-from collector_core.runtime.clients import Clients
 
 EBS, SG, IAM = "unattached_ebs", "open_security_groups", "iam_key_age"
 

@@ -125,7 +125,7 @@ def test_findings_as_ocsf_after_a_run(server_env: str, tmp_path: Path, capsys: p
 def test_no_findings_is_an_empty_array(server_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("table: ocsf-empty\naccounts: [{id: '111111111111', name: prod}]\n")
-    from collector_core.runtime.clients import Clients
+    from collector_core.aws.clients import Clients
     from collector_core.store import Store
 
     Store.open("ocsf-empty", Clients()).ensure_table()

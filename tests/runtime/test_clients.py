@@ -10,8 +10,8 @@ import botocore.loaders
 import pytest
 
 from collector_core import logs
-from collector_core.runtime import botocore_patch
-from collector_core.runtime.clients import Clients, Credentials
+from collector_core.aws import botocore_patch
+from collector_core.aws.clients import Clients, Credentials
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
            "ap-south-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1"]

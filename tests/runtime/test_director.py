@@ -8,9 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from collector_core.aws.clients import Clients
 from collector_core.config.load import parse_config
 from collector_core.plugins import load_plugins
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.director import new_run_id, plan_run, resolve_accounts, run
 from collector_core.runtime.events import WorkerEvent
 from collector_core.store import Store

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from loopback import Listener
 
+from collector_core.aws.clients import Clients
 from collector_core.collector import Account
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.events import WorkerEvent, relayed_events
 from collector_core.runtime.invokers import LambdaInvoker, Relay, relay_batches
 

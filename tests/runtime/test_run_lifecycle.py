@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
+from collector_core.aws.clients import Clients
 from collector_core.collector import Account, Collector, Finding, Scope
 from collector_core.config.load import parse_config
 from collector_core.findings import current_findings
 from collector_core.notify.channels import NotifySettings, notify_run_complete
 from collector_core.plugins import PluginSpec, Registry
 from collector_core.runtime import director
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.completion import close_overdue
 from collector_core.runtime.director import RunResult
 from collector_core.runtime.invokers import LocalInvoker

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
+from collector_core.aws.clients import Clients
 from collector_core.cli import main
 from collector_core.demo.simulate import seed_organization
-from collector_core.runtime.clients import Clients
 from collector_core.store import Store
 
 pytestmark = pytest.mark.slow

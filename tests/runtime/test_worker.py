@@ -13,12 +13,12 @@ import pytest
 from moto import mock_aws
 
 from collector_core import Account, Collector, Finding, Scope
+from collector_core.aws.clients import Clients
 from collector_core.findings import current_findings
+from collector_core.notify.summary import render_summary
 from collector_core.plugins import PluginSpec, Registry
-from collector_core.runtime.clients import Clients
 from collector_core.runtime.director import RunResult
 from collector_core.runtime.events import WorkerEvent
-from collector_core.runtime.summary import render_summary
 from collector_core.runtime.worker import run_account
 from collector_core.runtime.writer import WRITE_THREADS
 from collector_core.store import Store
@@ -218,7 +218,7 @@ def test_a_collector_that_exits_or_returns_nothing_fails_its_scan_and_resolves_n
 
 
 def test_nothing_public_on_the_context_leads_to_the_runtime(store: Store) -> None:
-    from collector_core.runtime.clients import Clients as ClientsType
+    from collector_core.aws.clients import Clients as ClientsType
     from collector_core.runtime.ledger import Ledger
     from collector_core.runtime.writer import Writer
 

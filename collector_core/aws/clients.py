@@ -20,7 +20,7 @@ import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 
-from collector_core.runtime import botocore_patch
+from collector_core.aws import botocore_patch
 
 DEFAULT_REGION = "us-east-1"
 CallHook = Callable[[str, str, str], None]  # (region, service, operation)

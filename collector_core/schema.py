@@ -1,10 +1,12 @@
-"""Schema pieces the config's sections share. Each node's ``expected`` text (ignored by the
-validator) is what an error message quotes; a node marked ``secret`` never shows its value."""
+"""The pieces every config section's schema is written in: the core's, and those of the features
+that own a section (notify, metrics), which ``config.schema`` assembles into one document. It sits
+below them all, so a feature imports it, not the config. Each node's ``expected`` text (ignored
+by the validator) is what an error message quotes; a node marked ``secret`` never shows its value."""
 from __future__ import annotations
 
 from typing import Any
 
-from collector_core.runtime.clients import known_regions
+from collector_core.aws.clients import known_regions
 
 Schema = dict[str, Any]
 
