@@ -236,14 +236,7 @@ class Store:
     # -- the history -----------------------------------------------------------------------
     def write_history(self, summary: RunSummary, *, now: dt.datetime, ttl_days: int) -> bool:
         """Keep a run's summary for ``ttl_days``, once: False if the run has one already."""
-        try:
-            self._client.put_item(TableName=self.table, Item=layout.attrs(layout.summary_item(summary, now, ttl_days)),
-                                  ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(layout.summary_item(summary, now, ttl_days))
 
     def history(self, limit: int = 30) -> list[RunSummary]:
         """The summaries of the latest ``limit`` runs that have one, oldest first."""
