@@ -168,12 +168,6 @@ def policy_document(actions: Iterable[str], *, cloudformation: bool = False) -> 
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def member_policy(config: Config, registry: Registry) -> dict[str, Any]:
-    """An IAM policy document with exactly the union of the enabled collectors' permissions
-    (PolicyError if one is not read-only and not allowed)."""
-    return policy_document(member_actions(config, registry))
-
-
 def member_role_template(actions: Iterable[str], *, role_name: str = DEFAULT_ROLE_NAME) -> str:
     """A CloudFormation template (StackSet-ready) of the member role with exactly these actions.
 

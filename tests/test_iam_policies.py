@@ -17,7 +17,7 @@ import yaml
 from parliament import analyze_policy_string, iam_definition
 
 from collector_core.config.load import parse_config
-from collector_core.iam_policy import member_policy
+from collector_core.iam_policy import member_actions, policy_document
 from collector_core.plugins import load_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ def shipped_policies() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         found[f"deploy/member-role.yaml {name}"] = (document, member["Resources"])
     registry = load_plugins()
     config = parse_config({"organization": {"enabled": True}}, "all-collectors", registry)
-    found["aws-collector iam-policy"] = (member_policy(config, registry), {})
+    found["aws-collector iam-policy"] = (policy_document(member_actions(config, registry)), {})
     return found
 
 
