@@ -8,7 +8,7 @@ distributions named.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -203,13 +203,11 @@ def load_plugins(
             _fail(registry, PluginFailure(spec, "register", _describe(exc)), strict)
             continue
         registry.plugins.append(spec)
-    # Each plugin's hook is called on its own so one that raises cannot hide the others.
     owners = {pm.get_name(module): spec for spec, module in loaded}
-    for impl in pm.hook.register_collectors.get_hookimpls():
-        spec = owners[impl.plugin_name]
-        added: list[Collector] = []
+    for spec, added, error in call_each(pm, "register_collectors", owners):
         try:
-            impl.function(register=added.append)
+            if error:
+                raise error
             for collector in added:
                 _check_collector(collector, spec)
         except Exception as exc:
@@ -220,6 +218,30 @@ def load_plugins(
             registry.add(collector, spec)
     registry.plugins.sort()
     return registry
+
+
+def call_each(pm: pluggy.PluginManager, hook: str,
+              owners: Mapping[str, PluginSpec]) -> Iterator[tuple[PluginSpec, list[Any], Exception | None]]:
+    """Call a ``register_*(register)`` hook through pluggy once per plugin, so that one that raises
+    cannot hide the others: (plugin, what it registered, what it raised). A wrapper implementation
+    would wrap nothing and register nothing, silently: it is an error named for its plugin."""
+    everyone = pm.get_plugins()
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        spec = owners[impl.plugin_name]
+        added: list[Any] = []
+        if impl.hookwrapper or impl.wrapper:
+            yield spec, added, PluginError(
+                f"{hook} is a wrapper implementation (@hookimpl(wrapper=True) or hookwrapper=True); "
+                f"a plugin registers through a plain @hookimpl")
+            continue
+        # pluggy passes the arguments the implementation names (by argnames), as for any hook call.
+        caller = pm.subset_hook_caller(hook, remove_plugins=[p for p in everyone if p is not impl.plugin])
+        try:
+            caller(register=added.append)
+        except Exception as exc:  # a plugin's own failure, named by the caller
+            yield spec, added, exc
+            continue
+        yield spec, added, None
 
 
 def api_mismatch(plugin: object) -> str | None:

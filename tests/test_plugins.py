@@ -163,6 +163,45 @@ def test_plugin_whose_register_collectors_raises_is_skipped(distribution: MakeDi
     assert set(registry.names()) >= BUILT_INS
 
 
+@pytest.mark.parametrize("marker", ["wrapper=True", "hookwrapper=True"])
+def test_a_wrapper_implementation_is_a_named_failure(marker: str, distribution: MakeDistribution) -> None:
+    distribution("aws-collector-wrapper", f"""
+        from collector_core import Collector, Scope, hookimpl
+
+        @hookimpl({marker})
+        def register_collectors(register):
+            register(Collector(name="wrapped", scope=Scope.GLOBAL, summary="s", collect=lambda ctx: []))
+            yield
+    """, plugin="wrapper")
+
+    registry = load_plugins()
+
+    [failure] = registry.failures
+    assert (failure.plugin.name, failure.stage) == ("wrapper", "register")
+    assert "wrapper implementation" in failure.error
+    assert "wrapped" not in registry
+    assert set(registry.names()) >= BUILT_INS
+
+
+def test_hooks_are_called_through_pluggy_by_argnames(distribution: MakeDistribution) -> None:
+    # An implementation that names none of the hook's arguments is called with none, as pluggy does.
+    distribution("aws-collector-noargs", """
+        from collector_core import hookimpl
+
+        CALLED = []
+
+        @hookimpl
+        def register_collectors():
+            CALLED.append(True)
+    """, plugin="noargs")
+
+    registry = load_plugins()
+
+    assert not registry.failures
+    assert "noargs" in [p.name for p in registry.plugins]
+    assert sys.modules["aws_collector_noargs"].CALLED == [True]
+
+
 @pytest.mark.parametrize(
     ("registered", "error"),
     [
