@@ -221,7 +221,7 @@ def load_plugins(
 
 
 def call_each(pm: pluggy.PluginManager, hook: str,
-              owners: Mapping[str, PluginSpec]) -> Iterator[tuple[PluginSpec, list[Any], Exception | None]]:
+              owners: Mapping[str | None, PluginSpec]) -> Iterator[tuple[PluginSpec, list[Any], Exception | None]]:
     """Call a ``register_*(register)`` hook through pluggy once per plugin, so that one that raises
     cannot hide the others: (plugin, what it registered, what it raised). A wrapper implementation
     would wrap nothing and register nothing, silently: it is an error named for its plugin."""
