@@ -35,7 +35,7 @@ DEFAULT_ROLE_NAME = "aws-collector-readonly"
 def enabled_collectors(config: Config, registry: Registry) -> list[str]:
     """Collectors enabled for at least one account (or by default, for organization runs)."""
     account_ids = [a.id for a in config.accounts]
-    if config.organization or not account_ids:
+    if config.organization.enabled or not account_ids:
         account_ids.append("")  # an organization account with no entry gets the defaults
     names: set[str] = set()
     for account_id in account_ids:

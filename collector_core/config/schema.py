@@ -9,6 +9,7 @@ from collector_core.config.errors import shown_key
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes
 from collector_core.plugins import ALLOW_ACTIONS, Registry
+from collector_core.runtime import organization
 from collector_core.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 
 
@@ -40,12 +41,7 @@ def config_schema(registry: Registry) -> Schema:
             "external_id": {**NON_EMPTY, "pattern": r"^[\w+=,.@:/-]{2,1224}$", "expected": "an STS external id",
                             "secret": True},
             "regions": regions(),
-            "organization": mapping(
-                {"enabled": BOOLEAN,
-                 "exclude": {"type": "array", "items": ACCOUNT_ID, "uniqueItems": True,
-                             "expected": "a list of account ids"}},
-                "a mapping with enabled and exclude",
-            ),
+            "organization": organization.schema(),
             "accounts": {"type": "array", "items": account, "expected": "a list of accounts"},
             "plugins": plugins(False),
             "mute": mutes.schema(registry.names()),
@@ -94,6 +90,8 @@ def section_problems(doc: Mapping[str, Any]) -> list[str]:
     if isinstance(doc.get("metrics"), dict):
         problems += sinks.problems(doc["metrics"])
     org = doc.get("organization")
+    if isinstance(org, dict):
+        problems += organization.problems(org)
     org_on = isinstance(org, dict) and org.get("enabled") is True
     if not doc.get("accounts") and not org_on:
         problems.append("accounts: expected at least one account, or organization.enabled: true")

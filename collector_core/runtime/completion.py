@@ -62,11 +62,11 @@ def close_overdue(store: Store, *, now: dt.datetime, ttl_days: int) -> list[RunR
     """Record every account still silent in a run past its deadline as never reported; the
     overdue runs whose report has not gone out (each is then reported, once)."""
     overdue = [r for r in store.unreported_runs() if r.deadline and r.deadline < now.timestamp()]
-    names = dict(store.accounts()) if overdue else {}
+    known = {a.id: a for a in store.indexed_accounts()} if overdue else {}
     for run in overdue:
         silent = sorted(set(run.accounts) - store.counted(run.run_seq, list(run.accounts)))
         for account_id in silent:
-            store.record_absent(run, Account(account_id, names.get(account_id, account_id)), NEVER_REPORTED,
+            store.record_absent(run, known.get(account_id, Account(account_id, account_id)), NEVER_REPORTED,
                                 ("NeverReported", "no result before the run's deadline; its findings stay open"),
                                 now=now, ttl_days=ttl_days)
         get_logger(run=run.run_id).warning("run_closed_at_deadline", silent=len(silent))

@@ -36,7 +36,7 @@ class WorkerEvent:
         """The JSON payload of a Lambda invocation (built by hand: ``asdict`` deep-copies every
         option of every event, a tenth of the director's CPU over a thousand accounts)."""
         return {"run_id": self.run_id, "run_seq": self.run_seq,
-                "account": {"id": self.account.id, "name": self.account.name}, "regions": self.regions,
+                "account": self.account.to_doc(), "regions": self.regions,
                 "collectors": self.collectors, "table": self.table, "role_name": self.role_name,
                 "external_id": self.external_id, "ttl_days": self.ttl_days, "metrics": self.metrics,
                 "scan_threads": self.scan_threads}
@@ -54,6 +54,9 @@ class WorkerEvent:
         if not (isinstance(account, dict) and isinstance(account.get("id"), str)
                 and re.fullmatch(r"[0-9]{12}", account["id"])):
             raise EventError("worker event: account must be {id: 12-digit string, name: string}")
+        ou = account.get("ou")
+        if ou is not None and not (isinstance(ou, str) and ou):
+            raise EventError("worker event: account.ou must be an organizational unit's path such as Root/Workloads")
         regions = data["regions"]
         if regions != "all" and not (isinstance(regions, list) and regions
                                      and all(isinstance(r, str) and r for r in regions)):
@@ -77,7 +80,7 @@ class WorkerEvent:
         return cls(
             run_id=data["run_id"],
             run_seq=data["run_seq"],
-            account=Account(account["id"], str(account.get("name") or account["id"])),
+            account=Account(account["id"], str(account.get("name") or account["id"]), ou),
             regions=regions,
             collectors=collectors,
             table=data["table"],

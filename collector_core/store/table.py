@@ -129,7 +129,7 @@ class Store:
         The attempt, the account's place in the index and its done marker are written at once (one
         round trip at the end of every worker); the run's counter only after all three, so the
         report its last account triggers reads every attempt."""
-        account = Account(result["account"]["id"], result["account"]["name"])
+        account = Account(result["account"]["id"], result["account"]["name"], result["account"].get("ou"))
         marker = {"pk": layout.account_pk(account.id), "sk": layout.numbered("D", result["run_seq"]),
                   "ttl": layout.ttl(now, ttl_days)}
         first_count: list[bool] = []
@@ -157,7 +157,7 @@ class Store:
             return None
         attempt = self.next_attempt(account.id)
         error = {"account_id": account.id, "region": "-", "plugin": "-", "error": reason[0], "message": reason[1]}
-        result = {"run_id": run.run_id, "run_seq": run.run_seq, "account": {"id": account.id, "name": account.name},
+        result = {"run_id": run.run_id, "run_seq": run.run_seq, "account": account.to_doc(),
                   "attempt": attempt, "attempt_end": attempt, "scans": [], "errors": [error],
                   "error_counts": {"-": {reason[0]: 1}}, "complete": False, "status": status}
         return self.record_attempt(result, collectors=[], now=now, ttl_days=ttl_days)
@@ -287,10 +287,15 @@ class Store:
     # -- reads -----------------------------------------------------------------------------
     def accounts(self) -> list[tuple[str, str]]:
         """(id, name) of every account with state in the table, by id."""
+        return [(a.id, a.name) for a in self.indexed_accounts()]
+
+    def indexed_accounts(self) -> list[Account]:
+        """Every account with state in the table, by id, as last recorded (its OU path included)."""
         items = self._client.get_paginator("query").paginate(
             TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": ACCOUNTS}})
         found = [layout.plain(i) for page in items for i in page.get("Items", [])]
-        return sorted((i["sk"], str(i.get("name") or i["sk"])) for i in found)
+        return sorted((Account(i["sk"], str(i.get("name") or i["sk"]), i.get("ou")) for i in found),
+                      key=lambda a: a.id)
 
     def account_state(self, account_id: str, *, region: str | None = None) -> AccountState:
         """An account's attempts (one Query) and its findings (of one region, if given): the first
