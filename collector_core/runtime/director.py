@@ -13,6 +13,8 @@ from typing import Protocol
 
 from collector_core.aws.clients import Clients
 from collector_core.collector import Account
+from collector_core.errors import describe
+from collector_core.findings import RunRecord
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
 from collector_core.runtime import organization
@@ -57,6 +59,15 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     suffix. Runs are ordered by ``run_seq``, which the table hands out, never by this name."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(3)}"
+
+
+def record_not_started(store: Store, error: BaseException, *, now: dt.datetime, ttl_days: int,
+                       run_id: str | None = None) -> RunRecord:
+    """Record a run that could not start, and why (``Code: message``), so the next report and the
+    HTML page name it; the caller still fails, for Lambda's error count and the alarms."""
+    run = store.record_failed_run(run_id or new_run_id(now), describe(error), now=now, ttl_days=ttl_days)
+    get_logger(run=run.run_id).error("run_not_started", run_seq=run.run_seq, error=run.failed)
+    return run
 
 
 def resolve_accounts(config: RunConfig, clients: Clients) -> list[Account]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import Account
+from collector_core.runtime.planning import Subset
 
 #: Scan threads a worker runs at most, unless the config says otherwise (``scan_threads``).
 DEFAULT_SCAN_THREADS = 32
@@ -113,3 +114,23 @@ def relayed_events(data: dict[str, Any]) -> list[WorkerEvent] | None:
     if unknown:
         raise EventError(f"relay event: unknown fields {sorted(unknown)}")
     return [WorkerEvent.from_dict(event) for event in batch]
+
+
+#: What a director event may name to run a subset (a trial run): ``{"accounts": [...], "plugins":
+#: [...], "regions": [...]}``, each a list, as ``run --account/--plugin/--region`` take them.
+SUBSET_FIELDS = ("accounts", "plugins", "regions")
+
+
+def requested_subset(data: dict[str, Any]) -> Subset | None:
+    """The subset a director event asks for, or None (a scheduled run: everything); EventError
+    naming a field that is not a list of names."""
+    if not any(key in data for key in SUBSET_FIELDS):
+        return None
+    for key in SUBSET_FIELDS:
+        values = data.get(key, [])
+        if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
+            raise EventError(f"director event: {key} must be a list of names")
+    bad = [a for a in data.get("accounts", []) if not re.fullmatch(r"[0-9]{12}", a)]
+    if bad:
+        raise EventError(f"director event: accounts must be 12-digit account ids, got {bad[0][:40]!r}")
+    return Subset.of(data.get("accounts", []), data.get("plugins", []), data.get("regions", []))

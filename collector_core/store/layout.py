@@ -151,7 +151,7 @@ def to_run(item: Mapping[str, Any]) -> RunRecord:
     return RunRecord(run_id=item["run_id"], run_seq=int(item["run_seq"]), started=str(item.get("started") or ""),
                      accounts=tuple(str(a) for a in item.get("accounts") or ()),
                      deadline=int(item.get("deadline") or 0), done=int(item.get("done") or 0),
-                     notified=bool(item.get("report_sent")))
+                     notified=bool(item.get("report_sent")), failed=item.get("failed"))
 
 
 def to_summary(item: Mapping[str, Any]) -> RunSummary:

@@ -113,6 +113,16 @@ class Store:
         _at_once(*(lambda item=item: self._put(item) for item in [run, *chunks]))
         return RunRecord(run_id, run_seq, iso(now), tuple(accounts), int(deadline.timestamp()))
 
+    def record_failed_run(self, run_id: str, reason: str, *, now: dt.datetime, ttl_days: int) -> RunRecord:
+        """Record a run that could not start (its config unreadable, its accounts unlistable): numbered
+        among the runs, waiting for no account, with nothing to report (so no sweep claims it), and
+        ``failed`` saying why, for the next report to name."""
+        run_seq = self._next(RUNS)
+        self._put({"pk": RUNS, "sk": layout.numbered("R", run_seq), "kind": RUN, "run_id": run_id, "run_seq": run_seq,
+                   "started": iso(now), "deadline": 0, "expected": 0, "done": 0, "failed": reason,
+                   "report_sent": True, "ttl": layout.ttl(now, ttl_days)})
+        return RunRecord(run_id, run_seq, iso(now), notified=True, failed=reason)
+
     def register_account(self, account: Account, *, now: dt.datetime, ttl_days: int) -> None:
         """List an account among those with state (readers find accounts through this index)."""
         self._put(layout.account_index_item(account, now, ttl_days))
