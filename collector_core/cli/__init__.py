@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from collector_core.cli import (
     deadline,
     demo,
+    doctor,
     findings,
     migrate,
     new_plugin,
@@ -27,7 +28,7 @@ from collector_core.cli import (
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo)
+COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo, doctor)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
