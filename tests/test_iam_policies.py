@@ -28,8 +28,9 @@ ARNS = {"AWS::DynamoDB::Table": "arn:aws:dynamodb:us-east-1:123456789012:table/{
         "AWS::SQS::Queue": "arn:aws:sqs:us-east-1:123456789012:{name}"}
 
 
-#: Example values of parameters that hold ARNs (parliament checks an ARN's shape).
+#: Example values of parameters that hold ARNs (parliament checks an ARN's shape), and of Fn::Sub's own variables.
 EXAMPLE_REFS = {"OrganizationRoleArn": "arn:aws:iam::123456789012:role/aws-collector-organization"}
+EXAMPLE_SUBS = {"Object": "bucket/aws-collector/config.yaml"}
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -206,7 +207,7 @@ def _resolve(value: Any, resources: dict[str, Any]) -> Any:
         return value
     if set(value) == {"Fn::Sub"}:
         text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-        for key, replacement in PLACEHOLDERS.items():
+        for key, replacement in {**PLACEHOLDERS, **EXAMPLE_SUBS}.items():
             text = text.replace("${" + key + "}", replacement)
         return re.sub(r"\$\{[^}]*\}", "name", text)
     if set(value) == {"Fn::GetAtt"}:

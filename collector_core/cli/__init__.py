@@ -22,13 +22,14 @@ from collector_core.cli import (
     plan,
     plugins,
     policy,
+    put_config,
     report,
     run,
 )
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo, doctor)
+COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo, doctor, put_config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,8 +30,12 @@ def schema() -> Schema:
     """The ``notify`` section: each channel brings its own part."""
     return mapping(
         {"slack": slack.SCHEMA, "email": email.schema(), "securityhub": securityhub.schema(),
-         "html": html_channel.schema(), "stdout": BOOLEAN, "on_run_complete": BOOLEAN},
+         "html": html_channel.schema(),
+         "stdout": {**BOOLEAN, "description": "print the report (default: only when no other channel is set)"},
+         "on_run_complete": {**BOOLEAN, "description": "send the report when a run completes (default: with a "
+                                                       "notify section)"}},
         "a mapping with slack, email, securityhub, html, stdout and on_run_complete",
+        description="where each run's report goes",
     )
 
 

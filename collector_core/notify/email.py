@@ -22,13 +22,15 @@ def schema() -> Schema:
     """The ``notify.email`` section."""
     return mapping(
         {
-            "sender": _ADDRESS,
+            "sender": {**_ADDRESS, "description": "the From address: SES must have verified it or its domain "
+                                                  "(the stack's sesIdentity)"},
             "recipients": {"type": "array", "items": _ADDRESS, "minItems": 1, "uniqueItems": True,
-                           "expected": "a list of email addresses"},
-            "region": region(),
+                           "expected": "a list of email addresses", "description": "who gets the report"},
+            "region": {**region(), "description": "SES's region (default: the home region)"},
         },
         "a mapping with sender, recipients and optional region",
         required=["sender", "recipients"],
+        description="the report by email, through SES",
     )
 
 
