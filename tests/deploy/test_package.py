@@ -273,3 +273,16 @@ def test_the_organization_role_is_assumable_only_when_named(stack_template: dict
     assert stack_template["Parameters"]["OrganizationRoleArn"]["Default"] == ""
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert (statement["Action"], statement["Resource"]) == ("sts:AssumeRole", {"Ref": "OrganizationRoleArn"})
+
+
+def test_a_config_in_s3_is_readable_without_iam_of_ones_own(stack_template: dict[str, Any]) -> None:
+    """A config too big for SSM goes to S3 (put-config says so): config=s3://bucket/key grants exactly that object."""
+    assert stack_template["Parameters"]["Config"]["Default"] == "ssm:/collector/config"
+    split = {"Fn::Split": ["s3://", {"Ref": "Config"}]}
+    assert stack_template["Conditions"]["ConfigInS3"] == {"Fn::Equals": [{"Fn::Select": [0, split]}, ""]}
+    policy = stack_template["Resources"]["ConfigObjectPolicy"]
+    assert policy["Condition"] == "ConfigInS3"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == {"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Object}",
+                                                 {"Object": {"Fn::Select": [1, split]}}]}
