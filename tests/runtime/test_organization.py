@@ -43,11 +43,13 @@ def org(server_env: str) -> Org:
         return str(client.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"])
 
     workloads = unit(root, "Workloads")
-    units = {"Payments": unit(workloads, "Payments"), "Search": unit(workloads, "Search"), "Sandbox": unit(root, "Sandbox")}
+    units = {"Payments": unit(workloads, "Payments"), "Search": unit(workloads, "Search"),
+             "Sandbox": unit(root, "Sandbox")}
     by_name = {}
     for name, where in [("pay-1", "Payments"), ("pay-2", "Payments"), ("search", "Search"), ("sandbox", "Sandbox"),
                         ("loose", None)]:
-        account = client.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+        status = client.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+        account = status["AccountId"]
         if where:
             client.move_account(AccountId=account, SourceParentId=root, DestinationParentId=units[where])
         by_name[name] = account
@@ -68,7 +70,8 @@ def plan_json(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[
 
 def test_plan_shows_each_accounts_unit_and_leaves_the_management_account_out(
         org: Org, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_config(tmp_path, "{enabled: true}", f"accounts: [{{id: '{org.by_name['pay-2']}', name: payments-two}}]\n")
+    renamed = f"accounts: [{{id: '{org.by_name['pay-2']}', name: payments-two}}]\n"
+    path = write_config(tmp_path, "{enabled: true}", renamed)
 
     accounts = plan_json(path, capsys)
 
