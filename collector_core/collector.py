@@ -27,6 +27,16 @@ class Account:
 
     id: str
     name: str
+    #: Its organizational unit's path (``Root/Workloads/Payments``) when the accounts come from AWS
+    #: Organizations; None otherwise. Plugin API 1.2.
+    ou: str | None = None
+
+    def to_doc(self) -> dict[str, str]:
+        """The account as JSON: id and name, and ou when it has one."""
+        doc = {"id": self.id, "name": self.name}
+        if self.ou is not None:
+            doc["ou"] = self.ou
+        return doc
 
 
 @dataclass(frozen=True)

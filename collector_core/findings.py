@@ -129,6 +129,8 @@ class RunRecord:
     deadline: int = 0  # epoch seconds after which a sweep may close it
     done: int = 0
     notified: bool = False
+    #: Why the run never started (``Code: message``): no account was planned or scanned.
+    failed: str | None = None
 
     @property
     def expected(self) -> int:

@@ -19,12 +19,14 @@ from collector_core import logs
 from collector_core.aws.clients import Clients, home_region
 from collector_core.config.errors import ConfigError
 from collector_core.errors import describe
+from collector_core.metrics import heartbeat
 from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
 from collector_core.runtime import director as director_
-from collector_core.runtime.completion import close_overdue, lost_events, record_lost
-from collector_core.runtime.events import EventError, WorkerEvent, relayed_events
+from collector_core.runtime.completion import close_overdue, failed_invocation, record_lost
+from collector_core.runtime.events import EventError, WorkerEvent, relayed_events, requested_subset
 from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async
+from collector_core.runtime.planning import SubsetError
 from collector_core.runtime.results import AccountResult
 from collector_core.runtime.worker import run_account
 from collector_core.store import Store
@@ -46,6 +48,11 @@ NOTIFIER_FUNCTION_ENV = "NOTIFIER_FUNCTION"
 #: Seconds after its start a run may be closed by the sweep (serverless.yml sets it from the worker's
 #: timeout, retries and maximum event age).
 RUN_DEADLINE_ENV = "RUN_DEADLINE_SECONDS"
+#: The findings table, as deployed (serverless.yml's ``table``): where a run that cannot even read its
+#: config is recorded failed.
+TABLE_ENV = "AWS_COLLECTOR_TABLE"
+#: How long a failed run's record is kept when the config (and its ttl_days) could not be read.
+FAILED_RUN_TTL_DAYS = 7
 #: Seconds kept back from the worker's remaining time to flush findings and write its record.
 FLUSH_MARGIN_SECONDS = 30.0
 #: Concurrent invocations and connections per client: the director fans out this wide.
@@ -93,8 +100,11 @@ def config() -> Config:
 def director(event: Any, context: Any) -> dict[str, Any]:
     """Scheduled entry point: plan the run and invoke the worker once per account.
 
-    Also the relay's entry point: an event {"relay": [worker events]} from another instance of
-    this function, whose workers this one invokes (see runtime.invokers.Relay).
+    An event may ask for a subset, ``{"accounts": [...], "plugins": [...], "regions": [...]}``, for a
+    trial run (as ``run --account/--plugin/--region``). Also the relay's entry point: an event
+    {"relay": [worker events]} from another instance of this function, whose workers this one
+    invokes (see runtime.invokers.Relay). A run that cannot start (no config, Organizations
+    refusing) is recorded failed in the table and counted for the alarms, then the error is raised.
     """
     _begin(context, "director")
     if not isinstance(event, dict):
@@ -107,13 +117,36 @@ def director(event: Any, context: Any) -> dict[str, Any]:
         invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY)
         invoker.invoke(relayed)
         return _dispatched(relayed, invoker, Store.open(relayed[0].table, rt.clients))
-    cfg = config()
+    subset = requested_subset(event)
     invoker = LambdaInvoker(worker_function, client, concurrency=CONCURRENCY, relay=_relay())
-    store = Store.open(cfg.table, rt.clients)
-    store.check_table()  # a table of another layout would lose findings: refuse before anything is written
-    result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store,
-                           deadline_seconds=_seconds(RUN_DEADLINE_ENV, director_.DEFAULT_DEADLINE_SECONDS))
+    try:
+        cfg = config()
+        store = Store.open(cfg.table, rt.clients)
+        store.check_table()  # a table of another layout would lose findings: refuse before anything is written
+        result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store, subset=subset,
+                               deadline_seconds=_seconds(RUN_DEADLINE_ENV, director_.DEFAULT_DEADLINE_SECONDS))
+    except SubsetError:  # a trial run's own filters: said to whoever invoked it, nothing started
+        raise
+    except Exception as exc:
+        _not_started(exc)
+        raise
     return _dispatched(result.events, invoker, store)
+
+
+def _not_started(error: Exception) -> None:
+    """Make a run that could not start heard: the alarms' metric, and a failed run in the table if it
+    can be reached (the config's table, else the deployed one); never hides the error itself."""
+    heartbeat.beat({heartbeat.RUNS_NOT_STARTED: 1})
+    cfg, table = _config, os.environ.get(TABLE_ENV)
+    try:
+        if cfg is None and not table:
+            raise ConfigError(f"{TABLE_ENV} is not set and the config was not read: no table to record it in")
+        store = Store.open(cfg.table if cfg else str(table), runtime().clients)
+        director_.record_not_started(store, error, now=dt.datetime.now(dt.timezone.utc),
+                                     ttl_days=cfg.ttl_days if cfg else FAILED_RUN_TTL_DAYS)
+    except Exception as exc:  # the table unreachable too: the log and the metric still say it
+        structlog.get_logger("aws_collector").error("run_not_started", error=describe(error),
+                                                    not_recorded=describe(exc))
 
 
 def _dispatched(events: list[WorkerEvent], invoker: LambdaInvoker, store: Store) -> dict[str, Any]:
@@ -218,8 +251,21 @@ def notifier(event: Any, context: Any) -> dict[str, Any]:
 
     if event.get("sweep"):
         closed = close_overdue(store, now=dt.datetime.now(dt.timezone.utc), ttl_days=cfg.ttl_days)
-        return {"swept": [report(run.run_seq) for run in closed]}
-    return report(run_seq)
+        reports = [report(run.run_seq) for run in closed]
+        _heartbeat(reports)
+        return {"swept": reports}
+    out = report(run_seq)
+    if run_seq is not None:
+        _heartbeat([out])
+    return out
+
+
+def _heartbeat(reports: list[dict[str, Any]]) -> None:
+    """Count the runs whose report went out now (one already sent is not counted twice), for the alarms."""
+    sent = [r for r in reports if "skipped" not in r]
+    if sent:
+        heartbeat.beat({heartbeat.RUNS_COMPLETED: len(sent),
+                        heartbeat.REPORT_FAILURES: sum(len(r["failures"]) for r in sent)})
 
 
 def failed_invocations(event: Any, context: Any) -> dict[str, Any]:
@@ -234,10 +280,15 @@ def failed_invocations(event: Any, context: Any) -> dict[str, Any]:
     unprocessed = []
     for message in records:
         try:
-            events, reason = lost_events(json.loads(message["body"]))
-        except (EventError, ValueError, KeyError, TypeError) as exc:  # a director's or notifier's own event
-            log.warning("failed_invocation_skipped", message_id=message.get("messageId"), reason=describe(exc))
+            failure = failed_invocation(json.loads(message["body"]))
+        except (EventError, ValueError, KeyError, TypeError) as exc:  # not a destination record, or garbled
+            log.error("failed_invocation_unreadable", message_id=message.get("messageId"), reason=describe(exc))
             continue
+        if not failure.events:  # the director's or the notifier's own event: nothing to record, much to say
+            log.error("invocation_failed", function=failure.function, condition=failure.condition,
+                      error=failure.said, attempts=failure.attempts, message_id=message.get("messageId"))
+            continue
+        events, reason = failure.events, failure.reason
         try:
             store = Store.open(events[0].table, rt.clients)
             for run in record_lost(store, events, reason, now=dt.datetime.now(dt.timezone.utc)):

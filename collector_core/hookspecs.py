@@ -15,6 +15,8 @@ What each plugin API version added:
 - 1.1 (aws-collector 0.3.0): ``Collector.resource_type``, the kind of resource a collector's findings
   are about (an AWS Security Finding Format name such as ``AwsEc2Volume``), carried into the OCSF
   and Security Hub outputs.
+- 1.2 (aws-collector 0.4.0): ``Account.ou`` (``ctx.account.ou``), the account's organizational unit
+  path (``Root/Workloads/Payments``) when the accounts come from AWS Organizations, else None.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: The plugin API this aws-collector provides (the history is above).
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 
 @hookspec

@@ -28,6 +28,11 @@ ARNS = {"AWS::DynamoDB::Table": "arn:aws:dynamodb:us-east-1:123456789012:table/{
         "AWS::SQS::Queue": "arn:aws:sqs:us-east-1:123456789012:{name}"}
 
 
+#: Example values of parameters that hold ARNs (parliament checks an ARN's shape), and of Fn::Sub's own variables.
+EXAMPLE_REFS = {"OrganizationRoleArn": "arn:aws:iam::123456789012:role/aws-collector-organization"}
+EXAMPLE_SUBS = {"Object": "bucket/aws-collector/config.yaml"}
+
+
 class _CloudFormationLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short tags (!Sub, !GetAtt, !Ref...) read as their long forms."""
 
@@ -76,6 +81,9 @@ def shipped_policies() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     member = load_template(ROOT / "deploy" / "member-role.yaml")
     for name, document in _iam_resources(member["Resources"]):
         found[f"deploy/member-role.yaml {name}"] = (document, member["Resources"])
+    management = load_template(ROOT / "deploy" / "management-account.yaml")
+    for name, document in _iam_resources(management["Resources"]):
+        found[f"deploy/management-account.yaml {name}"] = (document, management["Resources"])
     registry = load_plugins()
     config = parse_config({"organization": {"enabled": True}}, "all-collectors", registry)
     found["aws-collector iam-policy"] = (policy_document(member_actions(config, registry)), {})
@@ -199,7 +207,7 @@ def _resolve(value: Any, resources: dict[str, Any]) -> Any:
         return value
     if set(value) == {"Fn::Sub"}:
         text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-        for key, replacement in PLACEHOLDERS.items():
+        for key, replacement in {**PLACEHOLDERS, **EXAMPLE_SUBS}.items():
             text = text.replace("${" + key + "}", replacement)
         return re.sub(r"\$\{[^}]*\}", "name", text)
     if set(value) == {"Fn::GetAtt"}:
@@ -208,5 +216,5 @@ def _resolve(value: Any, resources: dict[str, Any]) -> Any:
         assert attribute == "Arn" and kind in ARNS, f"add an example ARN for {kind}.{attribute}"
         return ARNS[kind].format(name=resource.lower())
     if set(value) == {"Ref"}:
-        return "name"
+        return EXAMPLE_REFS.get(value["Ref"], "name")
     return {k: _resolve(v, resources) for k, v in value.items()}

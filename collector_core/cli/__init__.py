@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from collector_core.cli import (
     deadline,
     demo,
+    deploy_init,
+    doctor,
     findings,
     migrate,
     new_plugin,
@@ -21,13 +23,15 @@ from collector_core.cli import (
     plan,
     plugins,
     policy,
+    put_config,
     report,
     run,
 )
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo)
+COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo, doctor, put_config,
+            deploy_init)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,7 @@ def add(sub: Any) -> None:
                 "with their options, collecting nothing", EXAMPLES)
     p.add_argument("--config", required=True, help="YAML file, s3://bucket/key or ssm:/name")
     p.add_argument("--format", choices=("table", "json"), default="table",
-                   help='table (default) or json: {"accounts": [{"id", "name", "regions", "collectors"}]}')
+                   help='table (default) or json: {"accounts": [{"id", "name", "ou", "regions", "collectors"}]}')
     deadline.add_option(p, "listing the organization's accounts")
 
 
@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def as_json(plans: list[AccountPlan]) -> dict[str, Any]:
-    """The plan in the public shape: ``{"accounts": [{"id", "name", "regions", "collectors"}]}``."""
-    return {"accounts": [{"id": p.account.id, "name": p.account.name, "regions": p.regions,
+    """The plan in the public shape: ``{"accounts": [{"id", "name", "ou", "regions", "collectors"}]}``
+    (``ou``: the organizational unit's path with Organizations, else null)."""
+    return {"accounts": [{"id": p.account.id, "name": p.account.name, "ou": p.account.ou, "regions": p.regions,
                           "collectors": p.collectors} for p in plans]}
 
 
@@ -64,9 +65,12 @@ def table(plans: list[AccountPlan], config: Config, registry: Registry) -> list[
     from collector_core.notify import safe
 
     source = "the config's list"
-    if config.organization:
-        excluded = f", minus {len(config.exclude)} excluded" if config.exclude else ""
-        source = f"the organization's active accounts{excluded}"
+    org = config.organization
+    if org.enabled:
+        units = [f"in {', '.join(org.include_ous)}"] if org.include_ous else []
+        units += [f"not in {', '.join(org.exclude_ous)}"] if org.exclude_ous else []
+        units += [f"minus {len(org.exclude)} excluded"] if org.exclude else []
+        source = ", ".join(["the organization's active accounts", *units])
     lines = [f"{len(plans)} account{'s' if len(plans) != 1 else ''} ({source}); nothing is collected by plan"]
     def shown(name: str) -> str:
         return name + (" (global)" if registry[name].scope is Scope.GLOBAL else "")
@@ -74,6 +78,8 @@ def table(plans: list[AccountPlan], config: Config, registry: Registry) -> list[
     width = max([len(shown(n)) for n in registry.names()] or [0])
     for plan in plans:
         lines.append(safe.terminal(f"{plan.account.id}  {plan.account.name}"))
+        if plan.account.ou is not None:
+            lines.append(safe.terminal(f"  ou          {plan.account.ou}"))
         regions = plan.regions if isinstance(plan.regions, str) else ", ".join(plan.regions)
         lines.append(f"  regions     {regions}" + (" (those enabled in the account)" if plan.regions == "all" else ""))
         label = "  collectors  "

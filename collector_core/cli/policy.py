@@ -13,6 +13,7 @@ EXAMPLES = """\
 examples:
   aws-collector iam-policy --config config.yaml > member-policy.json
   aws-collector iam-policy --config config.yaml --format cloudformation > member-role.yaml
+  aws-collector iam-policy --config config.yaml --format stackset > member-role-stackset.yaml
 """
 
 
@@ -21,13 +22,20 @@ def add(sub: Any) -> None:
     p = command(sub, "iam-policy", run, "print the least-privilege policy of the role the collectors assume in "
                 "each account", EXAMPLES)
     p.add_argument("--config", required=True)
-    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
-                   help="the policy document (default), or the member role's StackSet template")
+    p.add_argument("--format", choices=("json", "cloudformation", "stackset"), default="json",
+                   help="the policy document (default); the member role's template (a stack, or a StackSet's "
+                        "template); or a stack that deploys it to the organization as a StackSet")
     deadline.add_option(p, "reading the config")  # from S3 or SSM, it waits for AWS
 
 
 def run(args: argparse.Namespace) -> int:
-    from collector_core.iam_policy import PolicyError, member_actions, member_role_template, policy_document
+    from collector_core.iam_policy import (
+        PolicyError,
+        member_actions,
+        member_role_template,
+        member_stack_set_template,
+        policy_document,
+    )
 
     registry, config = load(args.config)
     try:
@@ -36,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.format == "cloudformation":
         sys.stdout.write(member_role_template(actions, role_name=config.role_name))
+    elif args.format == "stackset":
+        sys.stdout.write(member_stack_set_template(actions, role_name=config.role_name))
     else:
-        print(json.dumps(policy_document(actions), indent=2))
+        print(json.dumps(policy_document(actions, role_name=config.role_name), indent=2))
     return EXIT_OK

@@ -20,6 +20,7 @@ from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify import mutes
 from collector_core.notify.channels import NotifySettings
 from collector_core.plugins import Registry
+from collector_core.runtime.organization import OrganizationSettings
 
 
 def load_config(source: str, registry: Registry, *, text: str | None = None) -> Config:
@@ -55,7 +56,6 @@ def parse_config(doc: Any, source: str, registry: Registry) -> Config:
     problems += section_problems(doc)
     if problems:
         raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
-    org = doc.get("organization", {})
     return Config(
         source=source,
         table=doc.get("table", Config.table),
@@ -65,8 +65,7 @@ def parse_config(doc: Any, source: str, registry: Registry) -> Config:
         role_name=doc.get("role_name", Config.role_name),
         external_id=doc.get("external_id"),
         regions=doc.get("regions", "all"),
-        organization=org.get("enabled", False),
-        exclude=frozenset(org.get("exclude", [])),
+        organization=OrganizationSettings.from_doc(doc.get("organization", {})),
         accounts=tuple(
             AccountConfig(id=a["id"], name=a.get("name", a["id"]), regions=a.get("regions"),
                           plugins=a.get("plugins", {}))

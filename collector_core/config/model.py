@@ -14,6 +14,7 @@ from collector_core.notify.history import DEFAULT_HISTORY_DAYS
 from collector_core.notify.mutes import Mute
 from collector_core.plugins import ALLOW_ACTIONS, Registry
 from collector_core.runtime.events import DEFAULT_SCAN_THREADS
+from collector_core.runtime.organization import OrganizationSettings
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,7 @@ class Config:
     role_name: str = "aws-collector-readonly"
     external_id: str | None = None
     regions: str | list[str] = "all"
-    organization: bool = False
-    exclude: frozenset[str] = frozenset()
+    organization: OrganizationSettings = field(default_factory=OrganizationSettings)
     accounts: tuple[AccountConfig, ...] = ()
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     mute: tuple[Mute, ...] = ()

@@ -9,6 +9,7 @@ from collector_core.config.errors import shown_key
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes
 from collector_core.plugins import ALLOW_ACTIONS, Registry
+from collector_core.runtime import organization
 from collector_core.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 
 
@@ -21,32 +22,45 @@ def config_schema(registry: Registry) -> Schema:
                            for name in registry.names()},
             "additionalProperties": False,
             "expected": "a mapping of plugin name to settings",
+            "description": "per account: the top-level plugins settings for this account alone (allow_actions "
+                           "only at the top level)" if account_level else
+                           "each collector's settings for every account: enabled, allow_actions and its options",
         }
 
     account = mapping(
-        {"id": ACCOUNT_ID, "name": NON_EMPTY, "regions": regions(), "plugins": plugins(True)},
+        {"id": {**ACCOUNT_ID, "description": "the account's id"},
+         "name": {**NON_EMPTY, "description": "how reports name it (default: its id, or its name in Organizations)"},
+         "regions": {**regions(), "description": "its own regions, instead of the top-level regions"},
+         "plugins": plugins(True)},
         "a mapping with id, name and optional regions and plugins",
         required=["id"],
     )
     return mapping(
         {
-            "table": {**NON_EMPTY, "pattern": r"^[A-Za-z0-9_.-]{3,255}$", "expected": "a DynamoDB table name"},
-            "ttl_days": {"type": "integer", "minimum": 1, "maximum": 3650, "expected": "whole days, 1 to 3650"},
+            "table": {**NON_EMPTY, "pattern": r"^[A-Za-z0-9_.-]{3,255}$", "expected": "a DynamoDB table name",
+                      "description": "the findings table, in the home region (default aws-collector-findings; "
+                                     "the stack's table parameter)"},
+            "ttl_days": {"type": "integer", "minimum": 1, "maximum": 3650, "expected": "whole days, 1 to 3650",
+                         "description": "findings and run records expire this many days after last written "
+                                        "(default 7)"},
             "history_days": {"type": "integer", "minimum": 1, "maximum": 3650,
-                             "expected": "whole days, 1 to 3650"},
+                             "expected": "whole days, 1 to 3650",
+                             "description": "each run's summary (the report's history) is kept this long "
+                                            "(default 400)"},
             "scan_threads": {"type": "integer", "minimum": 1, "maximum": 512,
-                             "expected": "a whole number of threads, 1 to 512"},
-            "role_name": {**NON_EMPTY, "pattern": r"^[\w+=,.@/-]{1,64}$", "expected": "an IAM role name"},
+                             "expected": "a whole number of threads, 1 to 512",
+                             "description": "scans one worker runs at once (default 32)"},
+            "role_name": {**NON_EMPTY, "pattern": r"^[\w+=,.@/-]{1,64}$", "expected": "an IAM role name",
+                          "description": "the member role assumed in every account (default aws-collector-readonly; "
+                                         "the stack's memberRoleName parameter)"},
             "external_id": {**NON_EMPTY, "pattern": r"^[\w+=,.@:/-]{2,1224}$", "expected": "an STS external id",
-                            "secret": True},
-            "regions": regions(),
-            "organization": mapping(
-                {"enabled": BOOLEAN,
-                 "exclude": {"type": "array", "items": ACCOUNT_ID, "uniqueItems": True,
-                             "expected": "a list of account ids"}},
-                "a mapping with enabled and exclude",
-            ),
-            "accounts": {"type": "array", "items": account, "expected": "a list of accounts"},
+                            "secret": True, "description": "the external id the member role requires"},
+            "regions": {**regions(), "description": "the regions scanned in every account (default all: those "
+                                                    "enabled in each account)"},
+            "organization": organization.schema(),
+            "accounts": {"type": "array", "items": account, "expected": "a list of accounts",
+                         "description": "the accounts to run; with Organizations, the names and overrides of some "
+                                        "(and the management account, which runs only when listed)"},
             "plugins": plugins(False),
             "mute": mutes.schema(registry.names()),
             "notify": channels.schema(),
@@ -72,8 +86,11 @@ NOT_PER_ACCOUNT: Schema = {
 def options_schema(defaults: Mapping[str, Any], *, account_level: bool = False) -> Schema:
     """A collector's settings: ``enabled``, ``allow_actions`` (top level only) and its options, each
     of its default's type."""
-    props: dict[str, Any] = {"enabled": BOOLEAN, ALLOW_ACTIONS: NOT_PER_ACCOUNT if account_level
-                             else ALLOW_ACTIONS_SCHEMA}
+    props: dict[str, Any] = {
+        "enabled": {**BOOLEAN, "description": "whether the collector runs (default true)"},
+        ALLOW_ACTIONS: NOT_PER_ACCOUNT if account_level else {
+            **ALLOW_ACTIONS_SCHEMA, "description": "IAM actions the member role may hold for it though not "
+                                                   "read-only (iam-policy refuses them otherwise)"}}
     for key, value in defaults.items():
         props[key] = _value_schema(value)
     return mapping(props, "a mapping of enabled and the plugin's options")
@@ -94,6 +111,8 @@ def section_problems(doc: Mapping[str, Any]) -> list[str]:
     if isinstance(doc.get("metrics"), dict):
         problems += sinks.problems(doc["metrics"])
     org = doc.get("organization")
+    if isinstance(org, dict):
+        problems += organization.problems(org)
     org_on = isinstance(org, dict) and org.get("enabled") is True
     if not doc.get("accounts") and not org_on:
         problems.append("accounts: expected at least one account, or organization.enabled: true")

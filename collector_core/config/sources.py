@@ -6,6 +6,23 @@ from collector_core.config.errors import ConfigError
 from collector_core.errors import describe
 
 MAX_CONFIG_BYTES = 1024 * 1024
+#: What an SSM parameter holds: 4 KB in the standard tier (free), 8 KB in the advanced tier ($0.05 a
+#: parameter a month). A config listing a few dozen accounts outgrows the first, a couple of hundred
+#: the second: S3 holds up to MAX_CONFIG_BYTES.
+SSM_STANDARD_BYTES, SSM_ADVANCED_BYTES = 4096, 8192
+
+
+def ssm_tier(size: int) -> str | None:
+    """The SSM tier a config of ``size`` bytes needs: "standard", "advanced", or None when it fits neither."""
+    return "standard" if size <= SSM_STANDARD_BYTES else "advanced" if size <= SSM_ADVANCED_BYTES else None
+
+
+def too_big_for_ssm(source: str, size: int) -> str:
+    """Why a config of ``size`` bytes cannot be kept in SSM, and what to do instead."""
+    return (f"{source} is {size:,} bytes: over SSM's limit for a parameter ({SSM_STANDARD_BYTES:,} bytes in the "
+            f"standard tier, {SSM_ADVANCED_BYTES:,} in the advanced tier); keep it in S3 instead, "
+            "e.g. s3://BUCKET/aws-collector/config.yaml, and deploy with --param=\"config=s3://BUCKET/aws-collector/"
+            "config.yaml\" (docs/deploy.md, step 3)")
 #: SSM refuses to create a parameter whose name (its first path segment) begins with one of these,
 #: in any case ("No access to reserved parameter name"): a config there can never have been put.
 RESERVED_SSM_PREFIXES = ("aws", "ssm")

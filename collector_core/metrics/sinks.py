@@ -32,12 +32,16 @@ def schema() -> Schema:
     return mapping(
         {
             "sink": {"anyOf": [sink, {"type": "array", "items": sink, "minItems": 1, "uniqueItems": True}],
-                     "expected": f"one of {', '.join(SINKS)}, or a list of them"},
+                     "expected": f"one of {', '.join(SINKS)}, or a list of them",
+                     "description": "emf: CloudWatch Embedded Metric Format on stdout (Lambda, no API call); "
+                                    "cloudwatch: PutMetricData; wavefront (default none)"},
             "namespace": {"type": "string", "pattern": r"^[^:][^\s]{0,254}$",
-                          "expected": "a CloudWatch namespace (1-255 characters, no spaces, not starting with ':')"},
+                          "expected": "a CloudWatch namespace (1-255 characters, no spaces, not starting with ':')",
+                          "description": f"default {DEFAULT_NAMESPACE}"},
             "wavefront": wavefront.SCHEMA,
         },
         "a mapping with sink, namespace and wavefront",
+        description="each worker's metrics (findings, errors, duration, API calls by plugin and region)",
     )
 
 

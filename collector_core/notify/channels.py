@@ -20,7 +20,7 @@ from collector_core.notify import email, history, securityhub, slack, text
 from collector_core.notify import html as html_channel
 from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
-from collector_core.notify.report import Report
+from collector_core.notify.report import Report, RunNotStarted
 from collector_core.plugins import Registry
 from collector_core.schema import BOOLEAN, Schema, mapping
 from collector_core.store import Store
@@ -30,8 +30,12 @@ def schema() -> Schema:
     """The ``notify`` section: each channel brings its own part."""
     return mapping(
         {"slack": slack.SCHEMA, "email": email.schema(), "securityhub": securityhub.schema(),
-         "html": html_channel.schema(), "stdout": BOOLEAN, "on_run_complete": BOOLEAN},
+         "html": html_channel.schema(),
+         "stdout": {**BOOLEAN, "description": "print the report (default: only when no other channel is set)"},
+         "on_run_complete": {**BOOLEAN, "description": "send the report when a run completes (default: with a "
+                                                       "notify section)"}},
         "a mapping with slack, email, securityhub, html, stdout and on_run_complete",
+        description="where each run's report goes",
     )
 
 
@@ -80,16 +84,28 @@ class NotifyResult:
         return not self.failures
 
 
+#: Runs read back to find the latest that started, and those that never did since the one before.
+RECENT_RUNS = 10
+
+
 def report_from_table(store: Store, *, registry: Registry, mutes: Sequence[Mute], now: dt.datetime,
                       run_seq: int | None = None) -> Report:
-    """The report as of a run (default: the latest), read one account at a time."""
-    runs = [r for r in [store.run(run_seq)] if r] if run_seq is not None else store.runs(limit=1)
+    """The report as of a run (default: the latest that started), read one account at a time; runs
+    that never started since the one before it are named."""
+    recent = store.runs(limit=RECENT_RUNS)
+    runs = [r for r in [store.run(run_seq)] if r] if run_seq is not None else [r for r in recent if not r.failed]
     run = runs[0] if runs else None
-    previous = next(iter(store.runs(limit=1, before=run.run_seq)), None) if run else None
+    earlier = store.runs(limit=RECENT_RUNS, before=run.run_seq) if run else []
+    previous = next((r for r in earlier if not r.failed), None)
     names = dict(store.accounts())
     accounts = sorted(set(names) | set(run.accounts if run else ()))
-    return build_report(store.account_states(accounts), now=now, run=run, previous=previous, registry=registry,
-                        mutes=mutes, names=names)
+    report = build_report(store.account_states(accounts), now=now, run=run, previous=previous, registry=registry,
+                          mutes=mutes, names=names)
+    since = previous.run_seq if previous else 0
+    report.not_started = [RunNotStarted(r.run_id, r.started, str(r.failed)) for r in sorted(
+        {r.run_seq: r for r in [*recent, *earlier]}.values(), key=lambda r: r.run_seq)
+        if r.failed and r.run_seq > since]
+    return report
 
 
 def notify(

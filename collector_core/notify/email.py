@@ -22,13 +22,15 @@ def schema() -> Schema:
     """The ``notify.email`` section."""
     return mapping(
         {
-            "sender": _ADDRESS,
+            "sender": {**_ADDRESS, "description": "the From address: SES must have verified it or its domain "
+                                                  "(the stack's sesIdentity)"},
             "recipients": {"type": "array", "items": _ADDRESS, "minItems": 1, "uniqueItems": True,
-                           "expected": "a list of email addresses"},
-            "region": region(),
+                           "expected": "a list of email addresses", "description": "who gets the report"},
+            "region": {**region(), "description": "SES's region (default: the home region)"},
         },
         "a mapping with sender, recipients and optional region",
         required=["sender", "recipients"],
+        description="the report by email, through SES",
     )
 
 
@@ -56,6 +58,10 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN,
                      "and the history.</p>")
     if report.run_id:
         parts.append(f"<p>Run {e(report.run_id)}, {report.accounts} accounts.</p>")
+    if report.not_started:
+        parts.append("<h3>Runs that never started</h3><p>Nothing was scanned; the findings below are older.</p><ul>")
+        parts += [f"<li>{e(r.describe())}</li>" for r in report.not_started]
+        parts.append("</ul>")
     if report.problems:
         parts.append("<h3>Incomplete scans</h3><p>Their earlier findings stay open.</p><ul>")
         parts += [f"<li>{e(p.account_id)} {e(p.account_name)}: {e(p.status)}, {e(p.detail)}</li>"

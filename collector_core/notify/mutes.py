@@ -31,18 +31,23 @@ def schema(plugins: Sequence[str]) -> Schema:
     """The ``mute:`` section for the installed collectors."""
     item = mapping(
         {
-            "plugin": {"enum": list(plugins), "expected": "an installed collector name"},
+            "plugin": {"enum": list(plugins), "expected": "an installed collector name",
+                       "description": "the collector whose findings it mutes"},
             "account": {"type": "string", "pattern": r"^([0-9*?]{1,12})$",
-                        "expected": "an account id (wildcards * and ? allowed)"},
-            "region": {"type": "string", "minLength": 1, "expected": "a region or pattern"},
-            "resource": {"type": "string", "minLength": 1, "expected": "a resource id or pattern"},
-            "reason": NON_EMPTY,
-            "expires": {"type": "string", "format": "date", "expected": "a date, YYYY-MM-DD"},
+                        "expected": "an account id (wildcards * and ? allowed)", "description": "default: any"},
+            "region": {"type": "string", "minLength": 1, "expected": "a region or pattern",
+                       "description": "default: any"},
+            "resource": {"type": "string", "minLength": 1, "expected": "a resource id or pattern",
+                         "description": "default: any"},
+            "reason": {**NON_EMPTY, "description": "why, shown beside the muted findings"},
+            "expires": {"type": "string", "format": "date", "expected": "a date, YYYY-MM-DD",
+                        "description": "from this day it no longer applies, and the report says so once"},
         },
         "a mapping with plugin, reason and optional account, region, resource, expires",
         required=["plugin", "reason"],
     )
-    return {"type": "array", "items": item, "expected": "a list of mutes"}
+    return {"type": "array", "items": item, "expected": "a list of mutes",
+            "description": "findings left out of the messages (they stay in the table, marked muted)"}
 
 
 def from_doc(doc: Sequence[Mapping[str, Any]]) -> tuple[Mute, ...]:

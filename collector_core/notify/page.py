@@ -124,7 +124,13 @@ def _summary(report: Report) -> str:
              + "</dl>", "<h3>Open findings by severity</h3>", '<ul class="severities">']
     parts += [f'<li><span class="sev sev-{s}">{s}</span><strong>{n}</strong></li>'
               for s, n in report.severities().items()]
-    parts += ["</ul>", "<h3>Accounts this report cannot vouch for</h3>"]
+    parts.append("</ul>")
+    if report.not_started:
+        parts += ['<h3>Runs that never started</h3><p>Nothing was scanned in them; the findings here are older.</p>'
+                  '<ul class="not-started">']
+        parts += [f"<li>{_e(r.describe())}</li>" for r in report.not_started]
+        parts.append("</ul>")
+    parts.append("<h3>Accounts this report cannot vouch for</h3>")
     if report.problems:
         parts.append('<p>Their earlier findings stay open until a clean scan.</p><div class="wide"><table>'
                      '<caption class="visually-hidden">Accounts whose scans failed, were partial or never '

@@ -145,6 +145,18 @@ class AccountProblem:
     detail: str
 
 
+class RunNotStarted(NamedTuple):
+    """A scheduled run that never started: no account was scanned, so nothing in this report is from it."""
+
+    run_id: str
+    started: str
+    reason: str  # ``Code: message``
+
+    def describe(self) -> str:
+        """``2026-12-04T06:00:01Z (run 20261204T…-1a2b3c): ConfigError: …``."""
+        return f"{self.started} (run {self.run_id}): {self.reason}"
+
+
 @dataclass
 class Report:
     """What every channel renders."""
@@ -160,6 +172,8 @@ class Report:
     account_names: dict[str, str] = field(default_factory=dict)
     #: Muted marks the table should change: (entry, the mute's reason, or None to unmark).
     mute_changes: list[tuple[Entry, str | None]] = field(default_factory=list)
+    #: Runs since the previous one that never started (their config unreadable, their accounts unlistable).
+    not_started: list[RunNotStarted] = field(default_factory=list)
 
     @property
     def open(self) -> int:
@@ -197,6 +211,9 @@ class Report:
         if self.problems:
             n = len(self.problems)
             extra.append(f"{n} account{'s' if n != 1 else ''} incomplete")
+        if self.not_started:
+            n = len(self.not_started)
+            extra.append(f"{n} run{'s' if n != 1 else ''} never started")
         return f"{text} ({', '.join(extra)})"
 
 

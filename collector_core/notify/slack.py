@@ -111,6 +111,9 @@ def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN,
         lines.append([_emoji("bar_chart"), _text(" "), {"type": "link", "url": link, "text": "The full report"},
                       _text(" (every finding, sortable and filterable, and the history)")])
     blocks += _blocks(lines)
+    if report.not_started:  # nothing was scanned in them: the findings below are older
+        blocks += _blocks([[_emoji("rotating_light"), _text(" "), _bold("Runs that never started:")]]
+                          + [[_text(f"• {r.describe()}")] for r in report.not_started[:MAX_PROBLEMS]])
     if report.problems:
         lines = [[_emoji("warning"), _text(" "), _bold("Incomplete scans"),
                   _text(" (their earlier findings stay open):")]]

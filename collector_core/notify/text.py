@@ -23,6 +23,9 @@ def _lines(report: Report, max_per_plugin: int | None) -> Iterator[str]:
     yield report.headline()
     if report.run_id:
         yield f"run {report.run_id}, {report.accounts} account{'s' if report.accounts != 1 else ''}"
+    if report.not_started:
+        yield from ["", "Runs that never started (nothing was scanned; the findings below are older):"]
+        yield from (f"  {r.describe()}" for r in report.not_started)
     if report.problems:
         yield from ["", "Incomplete scans (their earlier findings stay open):"]
         yield from (f"  {p.account_id} {p.account_name}: {p.status}, {p.detail}" for p in report.problems)

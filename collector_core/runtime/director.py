@@ -11,10 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from collector_core.aws.clients import Clients, home_region
+from collector_core.aws.clients import Clients
 from collector_core.collector import Account
+from collector_core.errors import describe
+from collector_core.findings import RunRecord
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.runtime import organization
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.planning import AccountPlan, RunConfig, Subset, plan_accounts
 from collector_core.runtime.results import AccountResult
@@ -58,18 +61,23 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(3)}"
 
 
+def record_not_started(store: Store, error: BaseException, *, now: dt.datetime, ttl_days: int,
+                       run_id: str | None = None) -> RunRecord:
+    """Record a run that could not start, and why (``Code: message``), so the next report and the
+    HTML page name it; the caller still fails, for Lambda's error count and the alarms."""
+    run = store.record_failed_run(run_id or new_run_id(now), describe(error), now=now, ttl_days=ttl_days)
+    get_logger(run=run.run_id).error("run_not_started", run_seq=run.run_seq, error=run.failed)
+    return run
+
+
 def resolve_accounts(config: RunConfig, clients: Clients) -> list[Account]:
-    """Accounts to run: the config's list, or the organization's ACTIVE accounts minus excludes."""
+    """Accounts to run: the config's list, or the organization's (runtime.organization says which),
+    each with its organizational unit's path."""
     accounts = config.configured_accounts()
-    if config.organization:
-        named = {a.id: a.name for a in accounts}
-        org = clients.client("organizations", home_region())
-        accounts = []
-        for page in org.get_paginator("list_accounts").paginate():
-            for a in page["Accounts"]:
-                if a.get("Status", a.get("State")) == "ACTIVE":
-                    accounts.append(Account(a["Id"], named.get(a["Id"]) or a.get("Name") or a["Id"]))
-    return sorted({a.id: a for a in accounts if a.id not in config.exclude}.values(), key=lambda a: a.id)
+    settings = config.organization
+    if settings.enabled:
+        accounts = organization.select(organization.list_organization(settings, clients), settings, accounts)
+    return sorted({a.id: a for a in accounts if a.id not in settings.exclude}.values(), key=lambda a: a.id)
 
 
 def plan_run(

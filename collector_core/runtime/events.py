@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import Account
+from collector_core.runtime.planning import Subset
 
 #: Scan threads a worker runs at most, unless the config says otherwise (``scan_threads``).
 DEFAULT_SCAN_THREADS = 32
@@ -36,7 +37,7 @@ class WorkerEvent:
         """The JSON payload of a Lambda invocation (built by hand: ``asdict`` deep-copies every
         option of every event, a tenth of the director's CPU over a thousand accounts)."""
         return {"run_id": self.run_id, "run_seq": self.run_seq,
-                "account": {"id": self.account.id, "name": self.account.name}, "regions": self.regions,
+                "account": self.account.to_doc(), "regions": self.regions,
                 "collectors": self.collectors, "table": self.table, "role_name": self.role_name,
                 "external_id": self.external_id, "ttl_days": self.ttl_days, "metrics": self.metrics,
                 "scan_threads": self.scan_threads}
@@ -54,6 +55,9 @@ class WorkerEvent:
         if not (isinstance(account, dict) and isinstance(account.get("id"), str)
                 and re.fullmatch(r"[0-9]{12}", account["id"])):
             raise EventError("worker event: account must be {id: 12-digit string, name: string}")
+        ou = account.get("ou")
+        if ou is not None and not (isinstance(ou, str) and ou):
+            raise EventError("worker event: account.ou must be an organizational unit's path such as Root/Workloads")
         regions = data["regions"]
         if regions != "all" and not (isinstance(regions, list) and regions
                                      and all(isinstance(r, str) and r for r in regions)):
@@ -77,7 +81,7 @@ class WorkerEvent:
         return cls(
             run_id=data["run_id"],
             run_seq=data["run_seq"],
-            account=Account(account["id"], str(account.get("name") or account["id"])),
+            account=Account(account["id"], str(account.get("name") or account["id"]), ou),
             regions=regions,
             collectors=collectors,
             table=data["table"],
@@ -110,3 +114,23 @@ def relayed_events(data: dict[str, Any]) -> list[WorkerEvent] | None:
     if unknown:
         raise EventError(f"relay event: unknown fields {sorted(unknown)}")
     return [WorkerEvent.from_dict(event) for event in batch]
+
+
+#: What a director event may name to run a subset (a trial run): ``{"accounts": [...], "plugins":
+#: [...], "regions": [...]}``, each a list, as ``run --account/--plugin/--region`` take them.
+SUBSET_FIELDS = ("accounts", "plugins", "regions")
+
+
+def requested_subset(data: dict[str, Any]) -> Subset | None:
+    """The subset a director event asks for, or None (a scheduled run: everything); EventError
+    naming a field that is not a list of names."""
+    if not any(key in data for key in SUBSET_FIELDS):
+        return None
+    for key in SUBSET_FIELDS:
+        values = data.get(key, [])
+        if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
+            raise EventError(f"director event: {key} must be a list of names")
+    bad = [a for a in data.get("accounts", []) if not re.fullmatch(r"[0-9]{12}", a)]
+    if bad:
+        raise EventError(f"director event: accounts must be 12-digit account ids, got {bad[0][:40]!r}")
+    return Subset.of(data.get("accounts", []), data.get("plugins", []), data.get("regions", []))

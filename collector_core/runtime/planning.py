@@ -11,13 +11,14 @@ scanned: each account's attempt records the places it scanned, and only those se
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from collector_core.aws.clients import known_regions
 from collector_core.collector import Account, Scope
 from collector_core.plugins import Registry
+from collector_core.runtime.organization import OrganizationSettings
 
 GLOBAL = "global"
 
@@ -37,9 +38,7 @@ class RunConfig(Protocol):
     @property
     def scan_threads(self) -> int: ...
     @property
-    def organization(self) -> bool: ...
-    @property
-    def exclude(self) -> Set[str]: ...
+    def organization(self) -> OrganizationSettings: ...
     @property
     def metrics(self) -> WorkerSection: ...
     def configured_accounts(self) -> list[Account]: ...

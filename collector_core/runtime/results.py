@@ -90,8 +90,7 @@ class AccountResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, compact: scans as [region, plugin, findings, api_calls, seconds, ok] rows."""
         return {
-            "run_id": self.run_id, "run_seq": self.run_seq, "account": {"id": self.account.id,
-                                                                       "name": self.account.name},
+            "run_id": self.run_id, "run_seq": self.run_seq, "account": self.account.to_doc(),
             "attempt": self.attempt, "attempt_end": self.attempt_end, "regions": self.regions,
             "scans": [[s.region, s.plugin, s.findings, s.api_calls, s.seconds, s.ok] for s in self.scans],
             "errors": [vars(e) for e in self.errors], "error_counts": self.error_counts,

@@ -81,8 +81,11 @@ def finding_item(finding: Finding, *, plugin: str, account: Account, region: str
 
 
 def account_index_item(account: Account, now: dt.datetime, ttl_days: int) -> dict[str, Any]:
-    """An account's place in the index readers find accounts through."""
-    return {"pk": ACCOUNTS, "sk": account.id, "name": account.name, "ttl": ttl(now, ttl_days)}
+    """An account's place in the index readers find accounts through (with its OU path, if it has one)."""
+    item: dict[str, Any] = {"pk": ACCOUNTS, "sk": account.id, "name": account.name, "ttl": ttl(now, ttl_days)}
+    if account.ou is not None:
+        item["ou"] = account.ou
+    return item
 
 
 def attempt_item(result: Mapping[str, Any], collectors: Sequence[str], now: dt.datetime,
@@ -148,7 +151,7 @@ def to_run(item: Mapping[str, Any]) -> RunRecord:
     return RunRecord(run_id=item["run_id"], run_seq=int(item["run_seq"]), started=str(item.get("started") or ""),
                      accounts=tuple(str(a) for a in item.get("accounts") or ()),
                      deadline=int(item.get("deadline") or 0), done=int(item.get("done") or 0),
-                     notified=bool(item.get("report_sent")))
+                     notified=bool(item.get("report_sent")), failed=item.get("failed"))
 
 
 def to_summary(item: Mapping[str, Any]) -> RunSummary:

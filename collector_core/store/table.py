@@ -113,6 +113,16 @@ class Store:
         _at_once(*(lambda item=item: self._put(item) for item in [run, *chunks]))
         return RunRecord(run_id, run_seq, iso(now), tuple(accounts), int(deadline.timestamp()))
 
+    def record_failed_run(self, run_id: str, reason: str, *, now: dt.datetime, ttl_days: int) -> RunRecord:
+        """Record a run that could not start (its config unreadable, its accounts unlistable): numbered
+        among the runs, waiting for no account, with nothing to report (so no sweep claims it), and
+        ``failed`` saying why, for the next report to name."""
+        run_seq = self._next(RUNS)
+        self._put({"pk": RUNS, "sk": layout.numbered("R", run_seq), "kind": RUN, "run_id": run_id, "run_seq": run_seq,
+                   "started": iso(now), "deadline": 0, "expected": 0, "done": 0, "failed": reason,
+                   "report_sent": True, "ttl": layout.ttl(now, ttl_days)})
+        return RunRecord(run_id, run_seq, iso(now), notified=True, failed=reason)
+
     def register_account(self, account: Account, *, now: dt.datetime, ttl_days: int) -> None:
         """List an account among those with state (readers find accounts through this index)."""
         self._put(layout.account_index_item(account, now, ttl_days))
@@ -129,7 +139,7 @@ class Store:
         The attempt, the account's place in the index and its done marker are written at once (one
         round trip at the end of every worker); the run's counter only after all three, so the
         report its last account triggers reads every attempt."""
-        account = Account(result["account"]["id"], result["account"]["name"])
+        account = Account(result["account"]["id"], result["account"]["name"], result["account"].get("ou"))
         marker = {"pk": layout.account_pk(account.id), "sk": layout.numbered("D", result["run_seq"]),
                   "ttl": layout.ttl(now, ttl_days)}
         first_count: list[bool] = []
@@ -157,7 +167,7 @@ class Store:
             return None
         attempt = self.next_attempt(account.id)
         error = {"account_id": account.id, "region": "-", "plugin": "-", "error": reason[0], "message": reason[1]}
-        result = {"run_id": run.run_id, "run_seq": run.run_seq, "account": {"id": account.id, "name": account.name},
+        result = {"run_id": run.run_id, "run_seq": run.run_seq, "account": account.to_doc(),
                   "attempt": attempt, "attempt_end": attempt, "scans": [], "errors": [error],
                   "error_counts": {"-": {reason[0]: 1}}, "complete": False, "status": status}
         return self.record_attempt(result, collectors=[], now=now, ttl_days=ttl_days)
@@ -287,10 +297,15 @@ class Store:
     # -- reads -----------------------------------------------------------------------------
     def accounts(self) -> list[tuple[str, str]]:
         """(id, name) of every account with state in the table, by id."""
+        return [(a.id, a.name) for a in self.indexed_accounts()]
+
+    def indexed_accounts(self) -> list[Account]:
+        """Every account with state in the table, by id, as last recorded (its OU path included)."""
         items = self._client.get_paginator("query").paginate(
             TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": ACCOUNTS}})
         found = [layout.plain(i) for page in items for i in page.get("Items", [])]
-        return sorted((i["sk"], str(i.get("name") or i["sk"])) for i in found)
+        return sorted((Account(i["sk"], str(i.get("name") or i["sk"]), i.get("ou")) for i in found),
+                      key=lambda a: a.id)
 
     def account_state(self, account_id: str, *, region: str | None = None) -> AccountState:
         """An account's attempts (one Query) and its findings (of one region, if given): the first

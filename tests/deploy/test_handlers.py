@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,16 +13,20 @@ from typing import Any
 
 import pytest
 import structlog
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
 from collector_core import handlers
 from collector_core.aws.clients import Clients
+from collector_core.cli import main
 from collector_core.collector import Account
 from collector_core.config.errors import ConfigError
 from collector_core.demo.simulate import seed_organization
 from collector_core.findings import current_findings
+from collector_core.metrics import heartbeat
 from collector_core.runtime import director
 from collector_core.runtime.events import EventError, WorkerEvent
+from collector_core.runtime.planning import SubsetError
 from collector_core.store import Store
 
 REGIONS = ["us-east-1"]
@@ -83,7 +88,7 @@ def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env:
                                                                       server_env: str) -> None:
     sim = seed_organization(server_env, accounts=2, regions=REGIONS)
     out = handlers.director({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
-    accounts = sorted([sim.management] + [a.id for a in sim.accounts])
+    accounts = sorted(a.id for a in sim.accounts)  # the management account is left out unless listed
     assert sorted(out["accounts"]) == accounts and out["invoke_failures"] == []
     assert {c["FunctionName"] for c in lambda_env.calls} == {"aws-collector-test-worker"}
     assert {c["InvocationType"] for c in lambda_env.calls} == {"Event"}
@@ -104,8 +109,8 @@ def test_a_run_past_relay_above_is_relayed_and_every_account_gets_one_worker(
 
     out = handlers.director({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
 
-    accounts = sorted([sim.management] + [a.id for a in sim.accounts])
-    assert sorted(out["accounts"]) == accounts and out["relays"] == 3 and out["invoke_failures"] == []
+    accounts = sorted(a.id for a in sim.accounts)  # the management account is left out unless listed
+    assert sorted(out["accounts"]) == accounts and out["relays"] == 2 and out["invoke_failures"] == []
     relays = list(lambda_env.calls)
     assert {(c["FunctionName"], c["InvocationType"]) for c in relays} == {("aws-collector-test-director", "Event")}
     lambda_env.calls.clear()
@@ -224,6 +229,7 @@ def test_config_is_read_once_per_cold_start(lambda_env: RecordingLambda, monkeyp
     real = load.load_config
     monkeypatch.setattr(load, "load_config",
                         lambda source, registry: reads.append(source) or real(source, registry))
+    seed_organization(os.environ["AWS_ENDPOINT_URL"], accounts=0)
     handlers.director({}, Context())
     handlers.director({}, Context())
     assert len(reads) == 1
@@ -351,3 +357,141 @@ def test_a_queue_message_the_table_cannot_take_is_returned_alone(
              "collectors": {}, "table": "no-such-table", "role_name": "role"}
     message = {"Records": [{"messageId": "m1", "body": json.dumps(destination_record(event))}]}
     assert handlers.failed_invocations(message, Context()) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+# -- a run that never starts is heard ---------------------------------------------------------
+DEPLOYMENT = "aws-collector-test"
+
+
+def heartbeats(out: str) -> list[dict[str, Any]]:
+    """The EMF documents of the deployment's heartbeat in a function's stdout."""
+    docs = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    return [d for d in docs if d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Deployment"]]]
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+def deny(client: Any, operation: str, code: str = "AccessDeniedException") -> None:
+    """Make AWS refuse one operation of this client, as it answers a caller without the permission."""
+    from botocore.awsrequest import AWSResponse
+
+    def refuse(request: Any, **_: Any) -> AWSResponse:
+        body = json.dumps({"__type": code, "Message": f"You don't have permissions to call {operation}"}).encode()
+        return AWSResponse(request.url, 400, {"content-type": "application/x-amz-json-1.1"}, _Raw(body))
+
+    client.meta.events.register(f"before-send.{client.meta.service_model.service_name}.{operation}", refuse)
+
+
+@pytest.fixture
+def deployed(lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> RecordingLambda:
+    """The handlers as serverless.yml deploys them: the table and the deployment's name in the environment."""
+    monkeypatch.setenv(handlers.TABLE_ENV, "findings")
+    monkeypatch.setenv(heartbeat.DEPLOYMENT_ENV, DEPLOYMENT)
+    return lambda_env
+
+
+def test_a_run_whose_config_is_missing_is_recorded_failed_named_in_the_report_and_counted_for_the_alarms(
+        deployed: RecordingLambda, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    config = os.environ[handlers.CONFIG_ENV]
+    monkeypatch.setenv(handlers.CONFIG_ENV, "ssm:/collector/config")  # never put
+
+    with pytest.raises(ConfigError, match="ssm:/collector/config: cannot read it: ParameterNotFound"):
+        handlers.director({"source": "schedule"}, Context())
+
+    assert deployed.calls == []
+    [beat] = heartbeats(capsys.readouterr().out)
+    assert (beat["Deployment"], beat["RunsNotStarted"]) == (DEPLOYMENT, 1)
+    store = Store("findings", handlers.runtime().clients.client("dynamodb", "us-east-1"))
+    [run] = store.runs(limit=5)
+    assert run.failed is not None and run.failed.startswith("ConfigError: ssm:/collector/config: cannot read it")
+    assert run.notified and run.accounts == ()  # nothing to wait for, nothing for the sweep to report
+
+    # The next report, and the HTML page, say so.
+    assert main(["notify", "--config", config, "--stdout"]) == 0
+    out = capsys.readouterr().out
+    assert "1 run never started" in out.splitlines()[0]
+    assert f"(run {run.run_id}): ConfigError: ssm:/collector/config: cannot read it" in out
+    page = tmp_path / "report.html"
+    assert main(["report", "--config", config, "--html", str(page)]) == 0
+    assert "Runs that never started" in page.read_text() and run.run_id in page.read_text()
+
+
+def test_a_run_whose_accounts_cannot_be_listed_is_recorded_failed_and_counted_for_the_alarms(
+        deployed: RecordingLambda, capsys: pytest.CaptureFixture[str]) -> None:
+    seed_organization(os.environ["AWS_ENDPOINT_URL"], accounts=1)
+    deny(handlers.runtime().clients.client("organizations", "us-east-1"), "DescribeOrganization")
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        handlers.director({"source": "schedule"}, Context())
+
+    assert deployed.calls == []
+    assert [b["RunsNotStarted"] for b in heartbeats(capsys.readouterr().out)] == [1]
+    [run] = Store("findings", handlers.runtime().clients.client("dynamodb", "us-east-1")).runs(limit=5)
+    assert run.failed == "AccessDeniedException: You don't have permissions to call DescribeOrganization"
+
+
+def test_the_queue_consumer_says_why_the_director_failed(deployed: RecordingLambda) -> None:
+    record = destination_record({"source": "schedule"}, attempts=1)
+    record["requestContext"]["functionArn"] = ("arn:aws:lambda:us-east-1:123456789012:function:"
+                                               "aws-collector-test-director")
+    record["responsePayload"] = {"errorType": "ConfigError",
+                                 "errorMessage": "ssm:/collector/config: cannot read it: ParameterNotFound"}
+    message = {"Records": [{"messageId": "m1", "body": json.dumps(record)}]}
+
+    with structlog.testing.capture_logs() as logged:
+        assert handlers.failed_invocations(message, Context()) == {"batchItemFailures": []}
+
+    [said] = [e for e in logged if e["log_level"] == "error"]
+    assert said["event"] == "invocation_failed" and said["function"] == "aws-collector-test-director"
+    assert said["error"] == "ConfigError: ssm:/collector/config: cannot read it: ParameterNotFound"
+    assert said["condition"] == "RetriesExhausted" and "run_id" not in json.dumps(logged)
+
+
+def test_the_notifier_beats_once_per_run_reported(deployed: RecordingLambda, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    run = Store("findings", handlers.runtime().clients.client("dynamodb", "us-east-1")).start_run(
+        "run-beat", [], now=now, ttl_days=7, deadline=now)
+
+    handlers.notifier({"run_id": run.run_id, "run_seq": run.run_seq}, Context())
+    handlers.notifier({"run_id": run.run_id, "run_seq": run.run_seq}, Context())  # a retry: already sent
+    handlers.notifier({}, Context())  # the current report, of no particular run
+
+    [beat] = heartbeats(capsys.readouterr().out)
+    assert (beat["RunsCompleted"], beat["ReportFailures"], beat["Deployment"]) == (1, 0, DEPLOYMENT)
+    assert beat["_aws"]["CloudWatchMetrics"][0]["Namespace"] == heartbeat.NAMESPACE
+
+    monkeypatch.delenv(heartbeat.DEPLOYMENT_ENV)  # outside a deployment (a laptop): nothing to feed
+    second = Store("findings", handlers.runtime().clients.client("dynamodb", "us-east-1")).start_run(
+        "run-quiet", [], now=now, ttl_days=7, deadline=now)
+    handlers.notifier({"run_id": second.run_id, "run_seq": second.run_seq}, Context())
+    assert heartbeats(capsys.readouterr().out) == []
+
+
+def test_a_director_event_may_ask_for_a_subset_for_a_trial_run(deployed: RecordingLambda,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    sim = seed_organization(os.environ["AWS_ENDPOINT_URL"], accounts=2, regions=REGIONS)
+    one = sim.accounts[0].id
+
+    out = handlers.director({"accounts": [one], "plugins": ["unattached_ebs"], "regions": ["us-east-1"]}, Context())
+
+    [event] = [WorkerEvent.from_dict(json.loads(c["Payload"])) for c in deployed.calls]
+    assert (event.account.id, event.regions, event.collectors) == (one, ["us-east-1"], {"unattached_ebs": {}})
+    store = Store("findings", handlers.runtime().clients.client("dynamodb", "us-east-1"))
+    assert out["accounts"] == [one] and store.run(out["run_seq"]).accounts == (one,)  # type: ignore[union-attr]
+
+    deployed.calls.clear()
+    with pytest.raises(EventError, match="director event: plugins must be a list of names"):
+        handlers.director({"plugins": "unattached_ebs"}, Context())
+    with pytest.raises(SubsetError, match="--account 999999999999: not an account this config runs"):
+        handlers.director({"accounts": ["999999999999"]}, Context())
+    # A trial's own mistakes are said to whoever invoked it: no failed run, no alarm.
+    assert deployed.calls == [] and [r.run_seq for r in store.runs(limit=5)] == [out["run_seq"]]
+    assert heartbeats(capsys.readouterr().out) == []

@@ -12,12 +12,14 @@ from collector_core.iam_policy import (
     RUNTIME_ACTIONS,
     collector_actions,
     member_role_template,
+    member_stack_set_template,
     policy_document,
     template_actions,
 )
 from collector_core.plugins import load_plugins
 
 MEMBER_ROLE = Path(__file__).resolve().parents[2] / "deploy" / "member-role.yaml"
+MEMBER_STACK_SET = MEMBER_ROLE.with_name("member-role-stackset.yaml")
 
 
 def declared_by_built_ins() -> set[str]:
@@ -39,13 +41,35 @@ def test_committed_template_is_the_generated_one() -> None:
     )
 
 
-def test_only_the_collector_role_may_assume_it_with_the_external_id() -> None:
+def test_committed_stack_set_is_the_generated_one_and_carries_the_member_role() -> None:
+    registry = load_plugins()
+    actions = collector_actions(registry, registry.names())
+    assert MEMBER_STACK_SET.read_text() == member_stack_set_template(actions), (
+        "deploy/member-role-stackset.yaml has drifted; regenerate it with "
+        "`aws-collector iam-policy --config CONFIG --format stackset > deploy/member-role-stackset.yaml`")
+    stack_set = yaml.safe_load(MEMBER_STACK_SET.read_text())
+    props = stack_set["Resources"]["MemberRoleStackSet"]["Properties"]
+    assert yaml.safe_load(props["TemplateBody"]) == yaml.safe_load(MEMBER_ROLE.read_text())
+    assert props["PermissionModel"] == "SERVICE_MANAGED" and props["CallAs"] == {"Ref": "CallAs"}
+    assert stack_set["Parameters"]["CallAs"]["AllowedValues"] == ["SELF", "DELEGATED_ADMIN"]
+    assert set(props["OperationPreferences"]) >= {"FailureTolerancePercentage", "MaxConcurrentPercentage"}
+    # Every parameter of the role is passed on to the stacks.
+    role_parameters = yaml.safe_load(props["TemplateBody"])["Parameters"]
+    assert [p["ParameterKey"] for p in props["Parameters"]] == list(role_parameters)
+
+
+def test_only_the_collector_role_may_assume_it_with_the_external_id_and_the_trust_survives_its_recreation() -> None:
     role = yaml.safe_load(MEMBER_ROLE.read_text())["Resources"]["CollectorReadOnlyRole"]["Properties"]
     [trust] = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole"
-    assert trust["Principal"] == {
-        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${CollectorAccountId}:role/${CollectorRoleName}"}}
-    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    # The account, not the role: IAM binds a role named as principal to its unique id, which a
+    # re-created collector role no longer has. The role is checked by its ARN instead.
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${CollectorAccountId}:root"}}
+    collector_role = {"Fn::Sub": "arn:${AWS::Partition}:iam::${CollectorAccountId}:role/${CollectorRoleName}"}
+    assert trust["Condition"] == {
+        "StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}},
+        "ArnLike": {"aws:PrincipalArn": {"Fn::If": ["HasOperator", [collector_role, {"Ref": "OperatorPrincipalArn"}],
+                                                    [collector_role]]}}}
 
 
 def test_iam_policy_follows_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,11 +81,13 @@ def test_iam_policy_follows_the_config(tmp_path: Path, capsys: pytest.CaptureFix
     }))
     assert main(["iam-policy", "--config", str(config)]) == 0
     policy = json.loads(capsys.readouterr().out)
-    assert [s["Action"] for s in policy["Statement"]] == [["ec2:DescribeRegions", "ec2:DescribeVolumes"]]
+    assert [s["Action"] for s in policy["Statement"]] == [["ec2:DescribeRegions", "ec2:DescribeVolumes"],
+                                                         ["iam:GetRolePolicy"]]
+    assert policy["Statement"][1]["Resource"] == "arn:aws:iam::*:role/custom-reader"  # its own, for doctor
 
     assert main(["iam-policy", "--config", str(config), "--format", "cloudformation"]) == 0
     template = capsys.readouterr().out
-    assert template_actions(template) == ["ec2:DescribeRegions", "ec2:DescribeVolumes"]
+    assert template_actions(template) == ["ec2:DescribeRegions", "ec2:DescribeVolumes", "iam:GetRolePolicy"]
     assert yaml.safe_load(template)["Parameters"]["RoleName"]["Default"] == "custom-reader"
 
 
@@ -71,4 +97,6 @@ def test_resource_scoped_actions_get_their_resource() -> None:
     scoped = [s for s in policy["Statement"] if s["Resource"] != "*"]
     assert scoped == [{"Sid": "AwsCollectorReadScoped1", "Effect": "Allow",
                        "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
-                       "Resource": "arn:aws:iam::*:user/*"}]
+                       "Resource": "arn:aws:iam::*:user/*"},
+                      {"Sid": "AwsCollectorReadScoped2", "Effect": "Allow", "Action": ["iam:GetRolePolicy"],
+                       "Resource": "arn:aws:iam::*:role/aws-collector-readonly"}]  # its own policy, for doctor

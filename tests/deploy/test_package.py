@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from collector_core.metrics import heartbeat
 from collector_core.runtime.invokers import Relay
 from collector_core.store import Store
 
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
-PLACEHOLDERS = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+PLACEHOLDERS = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+                "RoleName": "aws-collector-readonly"}
 
 
 def built_in_entry_points() -> dict[str, str]:
@@ -51,7 +53,8 @@ def test_package_keeps_entry_point_metadata(packaged: Path) -> None:
 def test_stack_passes_cfn_lint(packaged: Path) -> None:
     template = packaged / "cloudformation-template-update-stack.json"
     cfn_lint = Path(sys.executable).parent / "cfn-lint"  # the deploy extra pins it
-    proc = subprocess.run([str(cfn_lint), str(template), str(DEPLOY / "member-role.yaml")],
+    proc = subprocess.run([str(cfn_lint), str(template), str(DEPLOY / "member-role.yaml"),
+                           str(DEPLOY / "member-role-stackset.yaml"), str(DEPLOY / "management-account.yaml")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -85,8 +88,8 @@ def test_execution_role_is_least_privilege(stack_template: dict[str, Any]) -> No
     for statement in statements.values():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not [a for a in actions if "*" in a], statement
-        if statement["Resource"] == "*":
-            assert actions == ["organizations:ListAccounts"], statement
+        if statement["Resource"] == "*":  # only what takes no resource at all
+            assert actions == ["organizations:DescribeOrganization", "organizations:ListRoots"], statement
 
 
 def test_worker_retries_and_failure_destination(stack_template: dict[str, Any]) -> None:
@@ -217,3 +220,69 @@ def test_html_reports_get_their_prefix_only_and_only_when_the_channel_is_set(sta
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["s3:PutObject", "s3:GetObject"]  # upload; and what a presigned GET needs
     assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${HtmlBucket}/${HtmlPrefix}*"}
+
+
+def test_alarms_are_loud_when_a_run_never_happens(stack_template: dict[str, Any]) -> None:
+    resources = stack_template["Resources"]
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"NoRunCompletedAlarm", "RunNotStartedAlarm", "ReportFailedAlarm", "DirectorErrorsAlarm",
+                           "FailedInvocationsBacklogAlarm", "UnrecordedInvocationsAlarm", "ThrottlesAlarm"}
+    assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms.values())
+    functions = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    deployment = {f["Environment"]["Variables"]["AWS_COLLECTOR_DEPLOYMENT"] for f in functions.values()}
+    assert deployment == {"aws-collector-ci"}
+    assert {f["Environment"]["Variables"]["AWS_COLLECTOR_TABLE"] for f in functions.values()} == {
+        resources["FindingsTable"]["Properties"]["TableName"]}
+
+    # The heartbeat the notifier writes (collector_core/metrics/heartbeat.py), its absence breaching.
+    no_run = alarms["NoRunCompletedAlarm"]
+    assert (no_run["Namespace"], no_run["MetricName"]) == (heartbeat.NAMESPACE, heartbeat.RUNS_COMPLETED)
+    assert no_run["Dimensions"] == [{"Name": "Deployment", "Value": "aws-collector-ci"}]
+    assert (no_run["Statistic"], no_run["Threshold"], no_run["ComparisonOperator"]) == ("Sum", 1, "LessThanThreshold")
+    assert no_run["TreatMissingData"] == "breaching" and no_run["Period"] == 3600
+    assert no_run["EvaluationPeriods"] == no_run["DatapointsToAlarm"] == {"Ref": "AlarmAfterHours"}
+    hours = stack_template["Parameters"]["AlarmAfterHours"]
+    assert int(hours["Default"]) == 26 and int(hours["MaxValue"]) * no_run["Period"] <= 7 * 86400
+    for name, metric in (("RunNotStartedAlarm", heartbeat.RUNS_NOT_STARTED), ("ReportFailedAlarm",
+                                                                            heartbeat.REPORT_FAILURES)):
+        assert (alarms[name]["Namespace"], alarms[name]["MetricName"]) == (heartbeat.NAMESPACE, metric)
+        assert alarms[name]["Dimensions"] == no_run["Dimensions"]
+
+    # What Lambda and SQS say, for the deployed functions and queues by name.
+    director = alarms["DirectorErrorsAlarm"]
+    assert (director["Namespace"], director["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert director["Dimensions"] == [{"Name": "FunctionName",
+                                       "Value": functions["DirectorLambdaFunction"]["FunctionName"]}]
+    throttled = {d["Value"] for m in alarms["ThrottlesAlarm"]["Metrics"] if "MetricStat" in m
+                 for d in m["MetricStat"]["Metric"]["Dimensions"]}
+    assert throttled == {f["FunctionName"] for f in functions.values()}  # every function
+    queues = {a["Dimensions"][0]["Value"] for n, a in alarms.items() if a.get("Namespace") == "AWS/SQS"}
+    assert queues == {resources[q]["Properties"]["QueueName"]
+                      for q in ("FailedInvocationsQueue", "UnrecordedInvocationsQueue")}
+
+    # Email to the address given at deploy time, if one is.
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "AlarmEmailSet" and stack_template["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert subscription["Properties"] == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
+                                          "Endpoint": {"Ref": "AlarmEmail"}}
+
+
+def test_the_organization_role_is_assumable_only_when_named(stack_template: dict[str, Any]) -> None:
+    policy = stack_template["Resources"]["OrganizationRolePolicy"]
+    assert policy["Condition"] == "OrganizationRole"
+    assert stack_template["Parameters"]["OrganizationRoleArn"]["Default"] == ""
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == ("sts:AssumeRole", {"Ref": "OrganizationRoleArn"})
+
+
+def test_a_config_in_s3_is_readable_without_iam_of_ones_own(stack_template: dict[str, Any]) -> None:
+    """A config too big for SSM goes to S3 (put-config says so): config=s3://bucket/key grants exactly that object."""
+    assert stack_template["Parameters"]["Config"]["Default"] == "ssm:/collector/config"
+    split = {"Fn::Split": ["s3://", {"Ref": "Config"}]}
+    assert stack_template["Conditions"]["ConfigInS3"] == {"Fn::Equals": [{"Fn::Select": [0, split]}, ""]}
+    policy = stack_template["Resources"]["ConfigObjectPolicy"]
+    assert policy["Condition"] == "ConfigInS3"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == {"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Object}",
+                                                 {"Object": {"Fn::Select": [1, split]}}]}

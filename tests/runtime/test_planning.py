@@ -50,10 +50,10 @@ def test_plan_json_shows_each_accounts_regions_and_collectors_with_merged_option
     assert main(["plan", "--config", str(path), "--format", "json"]) == 0
 
     assert json.loads(capsys.readouterr().out) == {"accounts": [
-        {"id": PROD, "name": "prod", "regions": "all", "collectors": {
+        {"id": PROD, "name": "prod", "ou": None, "regions": "all", "collectors": {
             "iam_key_age": {"max_age_days": 90}, "open_security_groups": {"allowed_ports": [443]},
             "unattached_ebs": {}}},
-        {"id": SANDBOX, "name": "sandbox", "regions": ["us-east-1", "eu-west-1"], "collectors": {
+        {"id": SANDBOX, "name": "sandbox", "ou": None, "regions": ["us-east-1", "eu-west-1"], "collectors": {
             "iam_key_age": {"max_age_days": 30}, "unattached_ebs": {}}},
     ]}
 
