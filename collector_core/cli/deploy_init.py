@@ -1,19 +1,17 @@
 """`aws-collector deploy-init DIR`: a deploy project a team keeps in its own repository, deploying the
 released package with its own plugins and config, so staying current needs no fork.
 
-The project is this release's serverless.yml and deploy tools as they are (the package carries
-copies of the checkout's: ``python -m collector_core.cli.deploy_init --refresh`` renews them, and a
-test fails when they differ), a requirements file naming the released package, plugins.txt, and a
-config skeleton. Run again with ``--force`` after an upgrade, it rewrites everything but the config
-and plugins.txt, which are the team's own.
+The project is this release's serverless.yml and deploy tools as they are (the wheel installs the
+checkout's own files as data files under ``share/aws-collector/deploy-project``, so no copy of them
+is kept in the source tree; from a checkout they are read where they are), a requirements file
+naming the released package, plugins.txt, and a config skeleton. Run again with ``--force`` after
+an upgrade, it rewrites everything but the config and plugins.txt, which are the team's own.
 """
 from __future__ import annotations
 
 import argparse
 import re
-import shutil
-import sys
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +25,19 @@ examples:
 It writes serverless.yml, deploy/ (requirements.txt naming this release, plugins.txt, the pinned
 osls tools, the wheel builder for plugins published only as sdists), config.yaml and README.md.
 """
-#: Files of the checkout the project carries as they are: where the package keeps its copy -> where
-#: they are in the checkout and in the project (a dotfile travels without its dot: package data skips them).
-COPIES = {
-    "serverless.yml": "serverless.yml",
-    "deploy/package.json": "deploy/package.json",
-    "deploy/package-lock.json": "deploy/package-lock.json",
-    "deploy/npmrc": "deploy/.npmrc",
-    "deploy/wheels.js": "deploy/wheels.js",
-    "deploy/plugins.txt": "deploy/plugins.txt",
-    "deploy/requirements.txt": "deploy/requirements.txt",  # the project's is written anew (requirements())
-}
+#: Files of the checkout the project carries as they are, at the same paths (setup.cfg's
+#: [options.data_files] installs them with the wheel; a test keeps the two lists equal).
+RELEASED = (
+    "serverless.yml",
+    "deploy/package.json",
+    "deploy/package-lock.json",
+    "deploy/.npmrc",
+    "deploy/wheels.js",
+    "deploy/plugins.txt",
+    "deploy/requirements.txt",  # the project's is written anew (requirements())
+)
+#: Where the wheel installs them, under the environment's prefix.
+DATA_DIR = "share/aws-collector/deploy-project"
 #: The project's own files, written once: --force leaves them as the team has made them.
 OWN = ("config.yaml", "deploy/plugins.txt")
 AUTHORED = {"config.yaml": "config.yaml", "README.md": "README.md", "gitignore": ".gitignore"}
@@ -72,7 +72,8 @@ def write_project(target: Path, *, package: str, force: bool = False) -> list[Pa
         raise UsageError(f"{target / 'serverless.yml'} exists: a deploy project is there already "
                          "(--force rewrites it, keeping config.yaml and deploy/plugins.txt)")
     template = resources.files("collector_core.cli").joinpath(TEMPLATE)
-    files = {dest: template.joinpath(src).read_text() for src, dest in {**COPIES, **AUTHORED}.items()}
+    files = {dest: template.joinpath(src).read_text() for src, dest in AUTHORED.items()}
+    files.update({path: released_file(path).read_text() for path in RELEASED})
     files["deploy/requirements.txt"] = requirements(files["deploy/requirements.txt"], package)
     written = []
     for dest, text in files.items():
@@ -100,17 +101,17 @@ def requirements(checkout_requirements: str, package: str) -> str:
     ])
 
 
-def refresh(checkout: Path) -> list[Path]:
-    """Copy the checkout's files into the package's template (what a test compares)."""
-    template = Path(__file__).resolve().parent / TEMPLATE
-    for src, dest in COPIES.items():
-        (template / src).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(checkout / dest, template / src)
-    return [template / src for src in COPIES]
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--refresh"]:
-        sys.exit("usage: python -m collector_core.cli.deploy_init --refresh   (in a checkout)")
-    for copied in refresh(Path(__file__).resolve().parents[2]):
-        print(f"refreshed {copied}")
+def released_file(path: str) -> Path:
+    """One of this release's deploy files: as the wheel installed it, else in the checkout this runs from."""
+    try:
+        files = metadata.distribution("aws-collector").files or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.as_posix().endswith(f"{DATA_DIR}/{path}"):
+            return Path(str(file.locate()))
+    checkout = Path(__file__).resolve().parents[2] / path  # an editable install or a source tree
+    if checkout.is_file():
+        return checkout
+    raise UsageError(f"this installation of aws-collector has no {path} (expected under {DATA_DIR}); "
+                     "reinstall it from its wheel")

@@ -16,19 +16,12 @@ import pytest
 import yaml
 
 from collector_core.cli import main
-from collector_core.cli.deploy_init import COPIES, TEMPLATE
+from collector_core.cli.deploy_init import DATA_DIR, RELEASED, TEMPLATE
 from collector_core.config.load import load_config
 from collector_core.plugins import load_plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = ROOT / "collector_core" / "cli" / TEMPLATE
-
-
-@pytest.mark.parametrize("copy, original", sorted(COPIES.items()))
-def test_the_package_carries_this_checkouts_deploy_files(copy: str, original: str) -> None:
-    assert (PACKAGED / copy).read_bytes() == (ROOT / original).read_bytes(), (
-        f"{original} changed since the package's copy was made; refresh the copies with "
-        "`python -m collector_core.cli.deploy_init --refresh`")
 
 
 def test_deploy_init_writes_a_project_deploying_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,10 +97,14 @@ def test_a_plugin_published_only_as_an_sdist_is_packaged_with_its_entry_point(
     assert "DirectorLambdaFunction" in stack["Resources"] and os.path.isdir(project / "deploy" / "wheels")
 
 
-def test_the_wheel_carries_every_file_of_the_deploy_project() -> None:
+def test_setup_cfg_installs_every_released_file_and_packages_the_projects_own() -> None:
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
+    data = cfg["options.data_files"]
+    installed = {f"{folder.removeprefix(DATA_DIR).strip('/')}/{Path(name.strip()).name}".lstrip("/")
+                 for folder, names in data.items() for name in names.splitlines() if name.strip()}
+    assert installed == set(RELEASED)
     patterns = [p.strip() for p in cfg["options.package_data"]["collector_core.cli"].splitlines() if p.strip()]
     shipped = {path for pattern in patterns for path in glob.glob(pattern, root_dir=ROOT / "collector_core" / "cli")}
     present = {str(p.relative_to(PACKAGED.parent)) for p in PACKAGED.rglob("*") if p.is_file()}
-    assert shipped == present and len(present) == len(COPIES) + 3
+    assert shipped == present and len(present) == 3

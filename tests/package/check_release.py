@@ -5,7 +5,9 @@
 2. A fresh virtual environment in a temporary directory gets the wheel with its `demo` extra; from
    a directory outside the source tree, `aws-collector --version`, `plugins` (the three built-ins,
    nothing failed) and `demo` (exit 0) run as a user would run them.
-3. `aws-collector new-plugin` writes a plugin; it is installed with its `test` extra into the same
+3. `aws-collector deploy-init` writes a deploy project from what the wheel installed (no checkout
+   to read from): the release's serverless.yml and deploy tools, byte for byte.
+4. `aws-collector new-plugin` writes a plugin; it is installed with its `test` extra into the same
    environment, its own tests pass with that environment's pytest, and `plugins` lists it.
 
 `tox -e package` runs it with build and twine installed. It reaches nothing but the package
@@ -13,6 +15,7 @@ registry, and removes everything it made when it ends.
 """
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -25,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Where setup.cfg's [options.data_files] put the deployment files deploy-init writes.
+DEPLOY_DATA = "share/aws-collector/deploy-project"
 BUILT_INS = {"unattached_ebs", "iam_key_age", "open_security_groups"}
 #: The plugin new-plugin writes: distribution aws-collector-release-check, collector release_check.
 PLUGIN, PLUGIN_DISTRIBUTION, PLUGIN_COLLECTOR = "release-check", "aws-collector-release-check", "release_check"
@@ -94,6 +99,21 @@ def check_installed(venv: Path, wheel: Path, work: Path) -> None:
     run(aws_collector, "demo", cwd=work)
 
 
+def check_deploy_init(venv: Path, work: Path) -> None:
+    """deploy-init from the installed wheel writes this release's deployment files as they are."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    released = [f"{folder.removeprefix(DEPLOY_DATA)}/{Path(name.strip()).name}".lstrip("/")
+                for folder, names in cfg["options.data_files"].items() for name in names.splitlines() if name.strip()]
+    expect("serverless.yml" in released, f"setup.cfg's data files hold no serverless.yml: {released}")
+    project = work / "deploy-project"
+    run(venv / "bin" / "aws-collector", "deploy-init", project, cwd=work)
+    for path in released:
+        if path != "deploy/requirements.txt":  # written anew, naming the release
+            expect((project / path).read_bytes() == (ROOT / path).read_bytes(),
+                   f"deploy-init wrote a {path} that is not this release's")
+
+
 def check_new_plugin(venv: Path, work: Path) -> None:
     """A plugin from new-plugin installs next to the wheel, passes its own tests, and is listed."""
     plugin = work / PLUGIN_DISTRIBUTION
@@ -116,6 +136,7 @@ def main() -> int:
             run(sys.executable, "-m", "venv", venv, cwd=work)
             run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[demo]", cwd=work)
             check_installed(venv, wheel, work)
+            check_deploy_init(venv, work)
             check_new_plugin(venv, work)
         except ReleaseCheckFailed as exc:
             print(f"\nrelease check FAILED: {exc}", file=sys.stderr)
