@@ -15,6 +15,9 @@ What each plugin API version added:
 - 1.1 (aws-collector 0.3.0): ``Collector.resource_type``, the kind of resource a collector's findings
   are about (an AWS Security Finding Format name such as ``AwsEc2Volume``), carried into the OCSF
   and Security Hub outputs.
+- 1.2 (aws-collector 0.4.0): the ``register_channels`` hook; ``Channel`` (name, summary, send, schema,
+  settings, permissions, links, fallback) and ``ChannelContext`` (where, link, collectors, now, clock,
+  sleep, log, client, partition, history): report channels come in through the same door as collectors.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from collections.abc import Callable
 
 import pluggy
 
+from collector_core.channel import Channel
 from collector_core.collector import Collector
 
 PROJECT = "aws_collector"
@@ -29,7 +33,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: The plugin API this aws-collector provides (the history is above).
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 
 @hookspec
@@ -45,4 +49,21 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
     :return: nothing; anything returned is ignored.
 
     .. versionadded:: 1.0 (plugin API)
+    """
+
+
+@hookspec
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Register the report channels this plugin provides.
+
+    Call ``register(Channel(...))`` once per channel. The runtime keeps them by name (unique
+    across all installed plugins), validates each one's section under ``notify:`` against its
+    ``schema`` with the rest of the config, and calls ``channel.send(report, settings, ctx)``
+    itself, once per report, for every channel the config turns on. The built-in channels
+    (stdout, slack, email, securityhub, html, webhook, teams, s3) register through this hook too.
+
+    :param register: callback that adds one :class:`collector_core.Channel`.
+    :return: nothing; anything returned is ignored.
+
+    .. versionadded:: 1.2 (plugin API)
     """

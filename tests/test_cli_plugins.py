@@ -14,6 +14,7 @@ from collector_core import PLUGIN_API_VERSION
 pytestmark = pytest.mark.slow  # each test starts the CLI in a fresh interpreter
 
 BUILT_INS = {"unattached_ebs", "iam_key_age", "open_security_groups"}
+CHANNELS = {"stdout", "slack", "email", "securityhub", "html", "webhook", "teams", "s3"}
 
 
 def aws_collector(*args: str, pythonpath: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -68,7 +69,7 @@ def test_json_lists_built_in_plugins_and_their_collectors() -> None:
     assert set(plugins) >= BUILT_INS
     for name in BUILT_INS:
         plugin = plugins[name]
-        assert set(plugin) == {"name", "distribution", "version", "module", "collectors"}
+        assert set(plugin) == {"name", "distribution", "version", "module", "collectors", "channels"}
         assert plugin["distribution"] == "aws-collector"
         assert plugin["module"] == f"aws_collector_plugins.{name}"
         [collector] = plugin["collectors"]
@@ -76,6 +77,17 @@ def test_json_lists_built_in_plugins_and_their_collectors() -> None:
         assert collector["name"] == name and collector["permissions"]
     assert plugins["iam_key_age"]["collectors"][0]["scope"] == "global"
     assert plugins["unattached_ebs"]["collectors"][0]["scope"] == "regional"
+    # The built-in channels come in through the same door: one plugin each, of aws-collector's distribution.
+    assert set(plugins) >= CHANNELS
+    for name in CHANNELS:
+        plugin = plugins[name]
+        assert plugin["distribution"] == "aws-collector" and plugin["module"] == f"collector_core.notify.{name}"
+        [channel] = plugin["channels"]
+        assert channel["name"] == name and plugin["collectors"] == []
+        assert set(channel) == {"name", "summary", "permissions", "links", "fallback"}
+    assert plugins["securityhub"]["channels"][0]["permissions"] == ["securityhub:BatchImportFindings",
+                                                                    "securityhub:BatchUpdateFindings"]
+    assert plugins["html"]["channels"][0]["links"] and plugins["stdout"]["channels"][0]["fallback"]
 
 
 def test_text_lists_plugin_and_collector_names() -> None:

@@ -49,7 +49,7 @@ def config_schema(registry: Registry) -> Schema:
             "accounts": {"type": "array", "items": account, "expected": "a list of accounts"},
             "plugins": plugins(False),
             "mute": mutes.schema(registry.names()),
-            "notify": channels.schema(),
+            "notify": channels.schema(registry),
             "metrics": sinks.schema(),
         },
         "a mapping of settings",
