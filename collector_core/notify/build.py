@@ -121,7 +121,8 @@ def _entry(stored: StoredFinding, account_name: str, registry: Registry | None, 
     return Entry(plugin=f["plugin"], account_id=f["account_id"], account_name=f.get("account_name") or account_name,
                  region=f["region"], resource_id=f["resource_id"], severity=str(f.get("severity")),
                  line=_line(f, registry), first_seen=f.get("first_seen"), last_seen=f.get("last_seen"), is_new=is_new,
-                 mute_reason=mute.reason if mute else None)
+                 mute_reason=mute.reason if mute else None, summary=str(f.get("summary") or ""),
+                 details=f.get("details") or {})
 
 
 def _line(finding: Mapping[str, Any], registry: Registry | None) -> str:
