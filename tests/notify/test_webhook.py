@@ -46,7 +46,8 @@ class Receiver:
 
     def __call__(self, request: Request) -> Answer:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        timestamp, signature = headers.get("x-aws-collector-timestamp", ""), headers.get("x-aws-collector-signature", "")
+        timestamp = headers.get("x-aws-collector-timestamp", "")
+        signature = headers.get("x-aws-collector-signature", "")
         expected = "v1=" + hmac.new(self.secret.encode(), b"v1:" + timestamp.encode() + b":" + request.body,
                                     hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
