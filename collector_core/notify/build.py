@@ -45,7 +45,7 @@ def build_report(
     started = parse_time(previous.started) if previous else None
     expired = mute_rules.newly_expired(mutes, today, started.date() if started else None)
     report = Report(generated=now, run_id=run.run_id if run else None, run_seq=run.run_seq if run else None,
-                    accounts=0, expired_mutes=expired)
+                    run_started=run.started if run else None, accounts=0, expired_mutes=expired)
     expected = set(run.accounts) if run else None
     sections: dict[str, PluginSection] = {}
     seen: set[str] = set()

@@ -155,6 +155,7 @@ class Report:
     run_id: str | None
     accounts: int  # accounts the run covered (or that have state, without a run)
     run_seq: int | None = None
+    run_started: str | None = None  # when the run began (ISO-8601), which dates its exports
     sections: list[PluginSection] = field(default_factory=list)
     problems: list[AccountProblem] = field(default_factory=list)
     expired_mutes: list[Mute] = field(default_factory=list)
