@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if prefix and not prefix.endswith("/"):
         raise UsageError(f"--prefix: expected a key prefix ending in /, got {prefix[:60]!r}")
     if not TABLE_NAME.fullmatch(args.table):
-        raise UsageError(f"--table: expected letters, digits and _ (optionally database.table), got {args.table[:60]!r}")
+        raise UsageError(f"--table: expected letters, digits and _ (optionally database.table), "
+                         f"got {args.table[:60]!r}")
     table = ".".join(f"`{part}`" for part in args.table.split("."))
     fmt = args.format or (configured.format if configured else "jsonl")
     print(athena_ddl(bucket=bucket, prefix=prefix, format=fmt, table=table), end="")
