@@ -138,3 +138,74 @@ def test_plugin_built_for_another_plugin_api_is_listed_as_failed_with_both_versi
     text = aws_collector("plugins", pythonpath=future_plugin).stdout
     assert "FAILED future (aws-collector-future 3.0): could not load: built for plugin API >=9.0" in text
     assert f"provides plugin API {PLUGIN_API_VERSION}" in text
+
+
+DROPBOX = '''
+import json, pathlib
+from collector_core import Channel, hookimpl
+
+PLUGIN_API = ">=1.2,<2"
+
+
+def send(report, settings, ctx):
+    if settings.get("refuse"):
+        raise RuntimeError("the drop box is full")
+    path = pathlib.Path(settings["directory"]) / "report.json"
+    path.write_text(json.dumps({"headline": report.headline(), "where": ctx.where, "link": ctx.link,
+                                "plugins": [s.plugin for s in report.sections],
+                                "collectors": sorted(ctx.collectors)}))
+
+
+@hookimpl
+def register_channels(register):
+    register(Channel(
+        name="dropbox", summary="the report as a JSON file in a directory", send=send,
+        schema={"type": "object", "additionalProperties": False, "required": ["directory"],
+                "properties": {"directory": {"type": "string", "expected": "a directory"},
+                               "refuse": {"type": "boolean", "expected": "true or false"}},
+                "expected": "a mapping with directory"},
+        permissions=["sns:Publish"]))
+'''
+
+
+def test_a_third_party_channel_is_listed_validated_and_sent_to(server_env: str, tmp_path: Path) -> None:
+    from collector_core.aws.clients import Clients
+    from collector_core.store import Store
+
+    site = tmp_path / "site"
+    site.mkdir()
+    installed(site, "dropbox", "1.4", DROPBOX)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    Store.open("third-party", Clients()).ensure_table()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"table: third-party\naccounts: [{{id: '111111111111'}}]\n"
+                      f"notify: {{stdout: true, dropbox: {{directory: '{drop}'}}}}\n")
+
+    listing = json.loads(aws_collector("plugins", "--json", pythonpath=site).stdout)
+    [plugin] = [p for p in listing["plugins"] if p["name"] == "dropbox"]
+    assert (plugin["distribution"], plugin["version"]) == ("aws-collector-dropbox", "1.4")
+    assert plugin["channels"] == [{"name": "dropbox", "summary": "the report as a JSON file in a directory",
+                                   "permissions": ["sns:Publish"], "links": False, "fallback": False}]
+    assert "dropbox" in aws_collector("plugins", pythonpath=site).stdout
+
+    sent = aws_collector("notify", "--config", str(config), pythonpath=site)
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("aws-collector: 0 open findings")  # the built-in stdout went too
+    received = json.loads((drop / "report.json").read_text())
+    assert received["where"] == "notify.dropbox" and received["headline"].startswith("aws-collector: 0 open")
+    assert {"unattached_ebs", "iam_key_age", "open_security_groups"} <= set(received["collectors"])
+
+    config.write_text(config.read_text().replace("'}}", "', refuse: true}}"))
+    refused = aws_collector("notify", "--config", str(config), pythonpath=site)
+    assert refused.returncode == 1
+    assert "the report did not reach dropbox: RuntimeError: the drop box is full" in refused.stderr
+    assert refused.stdout.startswith("aws-collector: 0 open findings")  # the others still sent
+
+    config.write_text(config.read_text().replace("refuse: true", "retries: 3"))
+    invalid = aws_collector("notify", "--config", str(config), pythonpath=site)
+    assert invalid.returncode == 2
+    assert f"{config}: notify.dropbox.retries: unknown key 'retries'; expected one of: directory, refuse" \
+        in invalid.stderr
+    without = aws_collector("notify", "--config", str(config))  # the plugin is not installed
+    assert without.returncode == 2 and "notify.dropbox: unknown key 'dropbox'" in without.stderr

@@ -6,23 +6,23 @@ from __future__ import annotations
 import email.utils
 
 import pytest
-from fake_time import FakeTime
 from loopback import Listener
 
 from collector_core.channel import ChannelError
 from collector_core.channel.http import MAX_RETRY_AFTER, Poster, retry_after
+from collector_core.testing import FakeClock
 
 SECRET_PATH = "/hooks/SECRETPART"
 
 
-def poster(listener: Listener, time: FakeTime, **options: float) -> Poster:
+def poster(listener: Listener, time: FakeClock, **options: float) -> Poster:
     return Poster(listener.url + SECRET_PATH, what="the test webhook", sleep=time.sleep, clock=time.clock,
                   **options)  # type: ignore[arg-type]
 
 
 def test_a_429_waits_the_seconds_its_retry_after_asks_for(http_listener: Listener) -> None:
     http_listener.responses.append((429, {"Retry-After": "7"}, "slow down"))
-    time = FakeTime()
+    time = FakeClock()
 
     poster(http_listener, time).post(b'{"n": 1}')
 
@@ -32,7 +32,7 @@ def test_a_429_waits_the_seconds_its_retry_after_asks_for(http_listener: Listene
 
 
 def test_a_retry_after_given_as_an_http_date_waits_until_that_date(http_listener: Listener) -> None:
-    time = FakeTime()
+    time = FakeClock()
     http_listener.responses.append((429, {"Retry-After": email.utils.formatdate(time.now + 30, usegmt=True)}, ""))
 
     poster(http_listener, time).post(b"{}")
@@ -43,7 +43,7 @@ def test_a_retry_after_given_as_an_http_date_waits_until_that_date(http_listener
 
 def test_a_5xx_honours_its_retry_after_and_else_backs_off(http_listener: Listener) -> None:
     http_listener.responses.extend([(503, {"Retry-After": "3"}, "maintenance"), (500, {}, "oops"), (502, {}, "")])
-    time = FakeTime()
+    time = FakeClock()
 
     poster(http_listener, time).post(b"{}")
 
@@ -53,7 +53,7 @@ def test_a_5xx_honours_its_retry_after_and_else_backs_off(http_listener: Listene
 
 def test_waits_are_bounded_and_so_are_attempts(http_listener: Listener) -> None:
     http_listener.responses.extend([(429, {"Retry-After": "86400"}, "")] * 3)
-    time = FakeTime()
+    time = FakeClock()
 
     with pytest.raises(ChannelError) as raised:
         poster(http_listener, time, max_attempts=3).post(b"{}")
@@ -64,7 +64,7 @@ def test_waits_are_bounded_and_so_are_attempts(http_listener: Listener) -> None:
 
 def test_a_client_error_is_not_retried_and_its_message_never_holds_the_url(http_listener: Listener) -> None:
     http_listener.responses.append((403, {}, f"bad signature for {SECRET_PATH}"))
-    time = FakeTime()
+    time = FakeClock()
 
     with pytest.raises(ChannelError) as raised:
         poster(http_listener, time).post(b"{}")
@@ -75,7 +75,7 @@ def test_a_client_error_is_not_retried_and_its_message_never_holds_the_url(http_
 
 
 def test_posts_are_paced_by_the_clock(http_listener: Listener) -> None:
-    time = FakeTime()
+    time = FakeClock()
     paced = poster(http_listener, time, min_interval=1.0)
 
     paced.post(b"1")
@@ -89,7 +89,7 @@ def test_posts_are_paced_by_the_clock(http_listener: Listener) -> None:
 
 def test_headers_are_made_afresh_for_every_attempt(http_listener: Listener) -> None:
     http_listener.responses.append((500, {}, ""))
-    time = FakeTime()
+    time = FakeClock()
     made = []
 
     def headers(body: bytes) -> dict[str, str]:
@@ -108,4 +108,4 @@ def test_headers_are_made_afresh_for_every_attempt(http_listener: Listener) -> N
     ("Mon, 02 Jun 2025 11:59:00 GMT", 0.0),  # a date already past: at once
 ])
 def test_retry_after_reads_seconds_and_dates(header: str | None, expected: float) -> None:
-    assert retry_after(header, now=FakeTime().now, default=5.0) == expected
+    assert retry_after(header, now=FakeClock().now, default=5.0) == expected

@@ -16,7 +16,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from fake_time import FakeTime
 from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, run_record, table_with
 
 from collector_core.aws.clients import Clients
@@ -27,6 +26,7 @@ from collector_core.notify.channels import NotifySettings, notify
 from collector_core.notify.report import Entry
 from collector_core.plugins import load_plugins
 from collector_core.store import Store
+from collector_core.testing import FakeClock
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
@@ -64,9 +64,9 @@ def clients(server_env: str) -> Iterator[Clients]:
     yield Clients()
 
 
-def send(store: Store, clients: Clients, run_seq: int | None = None, time: FakeTime | None = None) -> Any:
+def send(store: Store, clients: Clients, run_seq: int | None = None, time: FakeClock | None = None) -> Any:
     settings = NotifySettings.from_doc({"securityhub": {}}, load_plugins())
-    time = time or FakeTime()
+    time = time or FakeClock()
     return notify(settings, mutes=(), registry=load_plugins(), store=store, clients=clients, run_seq=run_seq,
                   now=LATER, sleep=time.sleep, clock=time.clock)
 
@@ -181,7 +181,7 @@ def test_a_finding_refused_every_time_is_reported_and_the_others_go_in(clients: 
     hub = Hub(clients)
     refuse(hub, "/vol-gone", times=99)
     store = table_with(FIRST_RUN)
-    time = FakeTime()
+    time = FakeClock()
 
     result = send(store, clients, time=time)
 

@@ -7,7 +7,6 @@ from typing import Any
 import boto3
 import pytest
 import structlog
-from fake_time import FakeTime
 from loopback import Listener
 from notify_helpers import (
     NOW,
@@ -39,13 +38,14 @@ from collector_core.notify.slack import (
     send,
     webhook_url,
 )
+from collector_core.testing import FakeClock
 
 EBS, SG, IAM = "unattached_ebs", "open_security_groups", "iam_key_age"
 
 
-def context(time: FakeTime | None = None, link: str | None = None) -> ChannelContext:
+def context(time: FakeClock | None = None, link: str | None = None) -> ChannelContext:
     """What the notifier hands the Slack channel; a fake clock, so no test waits."""
-    time = time or FakeTime()
+    time = time or FakeClock()
     return ChannelContext(where="notify.slack", link=link, sleep=time.sleep, clock=time.clock, clients=Clients())
 
 
@@ -101,7 +101,7 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
 
 def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
     http_listener.responses.append((429, {"Retry-After": "9"}, "rate_limited"))
-    time = FakeTime()
+    time = FakeClock()
     send(report_of(small_items(), now=NOW), SlackSettings(webhook_url=http_listener.url), context(time))
 
     assert time.sleeps == [9.0]  # what Slack asked for, not a backoff of our own
@@ -112,7 +112,7 @@ def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None
 def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_listener: Listener) -> None:
     report = report_of(big_items(per_plugin=150), now=NOW)
     messages = build_messages(report, max_lines=1000)  # list everything: forces several messages
-    post(http_listener.url, messages, min_interval=0, sleep=FakeTime().sleep)
+    post(http_listener.url, messages, min_interval=0, sleep=FakeClock().sleep)
 
     received = [r.json() for r in http_listener.received]
     assert received == messages and len(received) > 2
@@ -140,7 +140,7 @@ def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listene
 
 
 def test_messages_are_paced_about_one_a_second(http_listener: Listener) -> None:
-    time = FakeTime()
+    time = FakeClock()
     post(http_listener.url, [{"text": "one"}, {"text": "two"}, {"text": "three"}], sleep=time.sleep, clock=time.clock)
     assert len(http_listener.received) == 3
     assert time.sleeps == [1.0, 1.0]
@@ -194,7 +194,7 @@ def test_a_webhook_answer_that_echoes_the_url_is_reported_without_it(http_listen
 def test_an_unreachable_webhook_is_an_error_after_retries() -> None:
     expected = r"cannot reach the Slack webhook at 127.0.0.1: .* \(after 2 attempts\)"
     with pytest.raises(SlackError, match=expected):
-        post("http://127.0.0.1:9/services/T/B/SECRET", [{"text": "x"}], max_attempts=2, sleep=FakeTime().sleep)
+        post("http://127.0.0.1:9/services/T/B/SECRET", [{"text": "x"}], max_attempts=2, sleep=FakeClock().sleep)
 
 
 def test_the_webhook_url_comes_from_env_ssm_or_secrets_manager(

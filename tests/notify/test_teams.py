@@ -9,13 +9,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from fake_time import FakeTime
 from loopback import Listener
 from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, report_of, run_record
 
 from collector_core.aws.clients import Clients
 from collector_core.channel import ChannelContext
 from collector_core.notify.teams import MESSAGE_BYTES, TeamsSettings, build_message, send
+from collector_core.testing import FakeClock
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "adaptive-card-1.5.json").read_text())
 EBS, SG, IAM = "unattached_ebs", "open_security_groups", "iam_key_age"
@@ -58,7 +58,7 @@ def test_a_report_is_one_adaptive_card_grouped_by_plugin_with_the_page_link(http
     records = items(3)
     records.append(finding(PROD, "us-east-1", EBS, "vol-*bold*", run="r1", summary="[click](https://evil) **x**"))
     report = report_of(records, now=NOW)
-    time = FakeTime()
+    time = FakeClock()
     ctx = ChannelContext(where="notify.teams", link="https://reports.example/page", sleep=time.sleep,
                          clock=time.clock, clients=Clients())
 

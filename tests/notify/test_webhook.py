@@ -16,7 +16,6 @@ from typing import Any
 import boto3
 import jsonschema
 import pytest
-from fake_time import FakeTime
 from loopback import Answer, Listener, Request
 from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, report_of, run_record
 
@@ -26,6 +25,7 @@ from collector_core.config.errors import ConfigError
 from collector_core.config.load import parse_config
 from collector_core.notify import webhook
 from collector_core.plugins import load_plugins
+from collector_core.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec-test-SECRETSIGNINGKEY"
@@ -39,7 +39,7 @@ class Receiver:
     timestamp and the raw body, refuses a timestamp outside its window, and refuses a signature it
     has accepted before (a replay inside the window)."""
 
-    time: FakeTime
+    time: FakeClock
     secret: str = SECRET
     accepted: list[dict[str, Any]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
@@ -72,7 +72,7 @@ def items(count: int = 5) -> list[Any]:
     return records
 
 
-def context(time: FakeTime, link: str | None = None) -> ChannelContext:
+def context(time: FakeClock, link: str | None = None) -> ChannelContext:
     return ChannelContext(where="notify.webhook", link=link, sleep=time.sleep, clock=time.clock, clients=Clients())
 
 
@@ -81,16 +81,16 @@ def settings(url: str, **more: Any) -> webhook.WebhookSettings:
 
 
 @pytest.fixture
-def signed(http_listener: Listener, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Listener, Receiver, FakeTime]]:
+def signed(http_listener: Listener, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Listener, Receiver, FakeClock]]:
     monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
-    time = FakeTime(now=NOW.timestamp())
+    time = FakeClock(now=NOW.timestamp())
     receiver = Receiver(time)
     http_listener.receiver = receiver
     yield http_listener, receiver, time
 
 
 def test_a_report_is_posted_in_signed_parts_that_follow_the_published_schema(
-    signed: tuple[Listener, Receiver, FakeTime],
+    signed: tuple[Listener, Receiver, FakeClock],
 ) -> None:
     listener, receiver, time = signed
     report = report_of(items(), now=NOW)
@@ -121,7 +121,7 @@ def test_the_schema_in_the_docs_is_the_one_the_package_ships() -> None:
     assert json.loads((ROOT / "docs" / "webhook-report-v1.json").read_text()) == webhook.body_schema()
 
 
-def test_the_schema_refuses_a_post_that_breaks_it(signed: tuple[Listener, Receiver, FakeTime]) -> None:
+def test_the_schema_refuses_a_post_that_breaks_it(signed: tuple[Listener, Receiver, FakeClock]) -> None:
     listener, receiver, time = signed
     webhook.send(report_of(items(1), now=NOW), settings(listener.url), context(time))
     (post,) = receiver.accepted
@@ -133,7 +133,7 @@ def test_the_schema_refuses_a_post_that_breaks_it(signed: tuple[Listener, Receiv
 
 
 def test_a_replayed_post_is_refused_by_a_receiver_checking_as_documented(
-    signed: tuple[Listener, Receiver, FakeTime],
+    signed: tuple[Listener, Receiver, FakeClock],
 ) -> None:
     listener, receiver, time = signed
     webhook.send(report_of(items(1), now=NOW), settings(listener.url), context(time))
@@ -154,7 +154,7 @@ def test_a_replayed_post_is_refused_by_a_receiver_checking_as_documented(
     assert len(receiver.accepted) == 1
 
 
-def test_each_attempt_is_signed_afresh_after_a_retry_after(signed: tuple[Listener, Receiver, FakeTime]) -> None:
+def test_each_attempt_is_signed_afresh_after_a_retry_after(signed: tuple[Listener, Receiver, FakeClock]) -> None:
     listener, receiver, time = signed
     receiver_answers = receiver
     listener.receiver = None
@@ -172,7 +172,7 @@ def test_each_attempt_is_signed_afresh_after_a_retry_after(signed: tuple[Listene
 
 
 def test_a_refused_signature_is_a_failure_that_shows_neither_secret_nor_path(
-    signed: tuple[Listener, Receiver, FakeTime], monkeypatch: pytest.MonkeyPatch,
+    signed: tuple[Listener, Receiver, FakeClock], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     listener, receiver, time = signed
     monkeypatch.setenv("WEBHOOK_SECRET", "another-key")
@@ -187,7 +187,7 @@ def test_a_refused_signature_is_a_failure_that_shows_neither_secret_nor_path(
 def test_the_url_and_the_signing_secret_come_from_ssm_or_secrets_manager(
     http_listener: Listener, mocked_aws: None,
 ) -> None:
-    time = FakeTime(now=NOW.timestamp())
+    time = FakeClock(now=NOW.timestamp())
     receiver = Receiver(time)
     http_listener.receiver = receiver
     boto3.client("ssm", region_name="us-east-1").put_parameter(
@@ -206,7 +206,7 @@ def test_the_url_and_the_signing_secret_come_from_ssm_or_secrets_manager(
 def test_a_missing_secret_is_named_by_where_it_was_looked_for(http_listener: Listener) -> None:
     with pytest.raises(ChannelError, match="^notify.webhook.signing_secret_env: the environment variable "
                                            "WEBHOOK_SECRET is not set$"):
-        webhook.send(report_of(items(1), now=NOW), settings(http_listener.url), context(FakeTime()))
+        webhook.send(report_of(items(1), now=NOW), settings(http_listener.url), context(FakeClock()))
     assert http_listener.received == []
 
 
