@@ -163,6 +163,11 @@ def test_athena_ddl_prints_the_table_the_channel_writes(tmp_path: Path, capsys: 
     assert main(["athena-ddl", "--bucket", BUCKET, "--table", "x; DROP TABLE y"]) == 2
 
 
+def test_the_table_in_the_docs_is_the_one_athena_ddl_prints() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "outputs.md").read_text()
+    assert export.athena_ddl(bucket="my-findings-lake", prefix="aws-collector/findings/") in docs
+
+
 def test_objects_hold_at_most_the_rows_asked_for(mocked_aws: None) -> None:
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
     report = synthetic_report(2_500)
