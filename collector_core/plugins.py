@@ -96,22 +96,12 @@ class Registry:
 
     def add(self, collector: Collector, plugin: PluginSpec) -> None:
         if collector.name in self.collectors:
-            other = self.collectors[collector.name].plugin
-            raise PluginError(
-                f"collector name {collector.name!r} is registered twice: by plugin {other.name!r} "
-                f"(distribution {other.distribution} {other.version}) and by plugin "
-                f"{plugin.name!r} (distribution {plugin.distribution} {plugin.version})"
-            )
+            raise _twice("collector", collector.name, self.collectors[collector.name].plugin, plugin)
         self.collectors[collector.name] = RegisteredCollector(collector, plugin)
 
     def add_channel(self, channel: Channel, plugin: PluginSpec) -> None:
         if channel.name in self.channels:
-            other = self.channels[channel.name].plugin
-            raise PluginError(
-                f"channel name {channel.name!r} is registered twice: by plugin {other.name!r} "
-                f"(distribution {other.distribution} {other.version}) and by plugin "
-                f"{plugin.name!r} (distribution {plugin.distribution} {plugin.version})"
-            )
+            raise _twice("channel", channel.name, self.channels[channel.name].plugin, plugin)
         self.channels[channel.name] = RegisteredChannel(channel, plugin)
 
     def describe(self) -> dict[str, Any]:
@@ -157,6 +147,14 @@ class Registry:
                 for f in self.failures
             ],
         }
+
+
+def _twice(kind: str, name: str, first: PluginSpec, second: PluginSpec) -> PluginError:
+    return PluginError(
+        f"{kind} name {name!r} is registered twice: by plugin {first.name!r} "
+        f"(distribution {first.distribution} {first.version}) and by plugin "
+        f"{second.name!r} (distribution {second.distribution} {second.version})"
+    )
 
 
 def get_plugin_manager() -> pluggy.PluginManager:

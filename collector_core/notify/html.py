@@ -21,7 +21,7 @@ from collector_core.findings import RunSummary
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import page
 from collector_core.notify.report import Report
-from collector_core.schema import Schema, mapping, region
+from collector_core.schema import S3_BUCKET, Schema, mapping, region
 
 #: SigV4's limit on a presigned URL's life.
 MAX_LINK_HOURS = 7 * 24
@@ -35,8 +35,7 @@ def schema() -> Schema:
     """The ``notify.html`` section."""
     return mapping(
         {
-            "bucket": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-                       "expected": "an S3 bucket name"},
+            "bucket": S3_BUCKET,
             "prefix": {"type": "string", "pattern": r"^[A-Za-z0-9!_.*'()/-]{0,512}$",
                        "expected": "an S3 key prefix such as reports/ (letters, digits and !_.*'()/-)"},
             "link_expiry_hours": {"type": "integer", "minimum": 1, "maximum": MAX_LINK_HOURS,

@@ -26,7 +26,7 @@ from collector_core.channel import Channel, ChannelContext
 from collector_core.hookspecs import hookimpl
 from collector_core.notify.export import FORMATS, partition, rows
 from collector_core.notify.report import Report
-from collector_core.schema import Schema, mapping, region
+from collector_core.schema import S3_BUCKET, Schema, mapping, region
 
 DEFAULT_PREFIX = "aws-collector/findings/"
 DEFAULT_ROWS_PER_OBJECT = 100_000
@@ -36,8 +36,7 @@ def schema() -> Schema:
     """The ``notify.s3`` section."""
     return mapping(
         {
-            "bucket": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-                       "expected": "an S3 bucket name"},
+            "bucket": S3_BUCKET,
             "prefix": {"type": "string", "pattern": r"^([A-Za-z0-9!_.*'()-]+/)*$",
                        "expected": "an S3 key prefix ending in / such as findings/ (letters, digits and !_.*'()-)"},
             "format": {"enum": list(FORMATS), "expected": f"one of {', '.join(FORMATS)}"},
