@@ -40,7 +40,7 @@ def test_the_wheel_carries_every_file_of_the_plugin_templates() -> None:
 
     rendered = {f"{template}/{relative}" for template in ("template", "channel_template")
                 for relative, _ in template_files(ROOT / "plugins" / template)}
-    assert {"template/tests/test_plugin.py", "channel_template/tests/test_plugin.py"} <= rendered
+    assert {"template/tests/test_plugin.py", "channel_template/tests/test_channel.py"} <= rendered
     assert {p for p in shipped if (ROOT / "plugins" / p).is_file()} == rendered
 
 

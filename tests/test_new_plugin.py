@@ -125,7 +125,7 @@ def test_the_new_plugins_own_tests_pass_out_of_the_box(tmp_path: Path) -> None:
     assert "6 passed" in result.stdout
 
 
-CHANNEL_FILES = [f.replace("stale_snapshots", "pager_duty") for f in FILES]
+CHANNEL_FILES = sorted(f.replace("stale_snapshots", "pager_duty").replace("test_plugin", "test_channel") for f in FILES)
 
 
 def test_channel_writes_a_report_channel_package_under_the_plugins_names(

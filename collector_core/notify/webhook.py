@@ -150,7 +150,7 @@ def send(report: Report, settings: WebhookSettings, ctx: ChannelContext) -> None
 
     poster = Poster(url, what="the webhook", headers=signed, sleep=ctx.sleep, clock=ctx.clock)
     for body in bodies(report, per_post=settings.max_findings_per_post, link=ctx.link):
-        poster.post(json.dumps(body, separators=(",", ":")).encode())
+        poster.post(json.dumps(body, separators=(",", ":"), default=str).encode())
 
 
 def body_schema() -> dict[str, Any]:

@@ -97,3 +97,19 @@ def test_an_empty_securityhub_section_turns_the_channel_on_alone() -> None:
     hub = settings.get("securityhub")
     assert hub is not None and hub.settings.region is None
     assert settings.names == ["securityhub"]  # like Slack or email, it replaces printing the report
+
+
+@pytest.mark.parametrize(("notify", "sent"), [
+    ({}, ["stdout"]),  # no notify section: the report is printed
+    ({"on_run_complete": True}, ["stdout"]),
+    ({"stdout": False}, []),
+    ({"slack": {"webhook_url_env": "A"}}, ["slack"]),
+    ({"slack": {"webhook_url_env": "A"}, "stdout": True}, ["slack", "stdout"]),
+    ({"s3": {"bucket": "lake"}, "html": {"bucket": "pages"}}, ["html", "s3"]),  # the page first, for the links
+])
+def test_which_channels_a_notify_section_turns_on(notify: dict[str, Any], sent: list[str]) -> None:
+    doc = {"accounts": [{"id": "111111111111"}], **({"notify": notify} if notify else {})}
+    settings = parse_config(doc, "conf.yaml", load_plugins()).notify
+
+    assert settings.names == sent
+    assert settings.on_run_complete == bool(notify)

@@ -156,10 +156,8 @@ def test_a_replayed_post_is_refused_by_a_receiver_checking_as_documented(
 
 def test_each_attempt_is_signed_afresh_after_a_retry_after(signed: tuple[Listener, Receiver, FakeClock]) -> None:
     listener, receiver, time = signed
-    receiver_answers = receiver
-    listener.receiver = None
-    listener.responses.append((503, {"Retry-After": "20"}, "busy"))
-    listener.receiver = lambda request: receiver_answers(request) if len(listener.received) > 1 else None
+    listener.responses.append((503, {"Retry-After": "20"}, "busy"))  # the first attempt's answer
+    listener.receiver = lambda request: None if len(listener.received) == 1 else receiver(request)
 
     webhook.send(report_of(items(1), now=NOW), settings(listener.url), context(time))
 
