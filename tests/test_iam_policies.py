@@ -196,6 +196,15 @@ def test_serverless_grants_what_the_built_in_channels_declare_and_nothing_more()
     assert granted - RUNTIME_ACTIONS == declared - RUNTIME_ACTIONS
 
 
+def test_the_deploy_guide_lists_what_each_built_in_channel_needs() -> None:
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| ([^|]*) \|", guide, re.M)}
+    for name, registered in load_plugins().channels.items():
+        assert name in rows, f"docs/deploy.md has no row for the {name} channel"
+        listed = set(re.findall(r"`([a-z0-9-]+:\w+)`", rows[name]))
+        assert listed == set(registered.channel.permissions), name
+
+
 def test_the_findings_export_is_granted_only_put_object_on_its_prefix_and_only_with_its_bucket() -> None:
     serverless = load_template(ROOT / "serverless.yml")
     policy = serverless["resources"]["Resources"]["FindingsExportPolicy"]
