@@ -1,6 +1,7 @@
 """aws-collector: run collector plugins across many AWS accounts and regions at once."""
 from __future__ import annotations
 
+from collector_core.channel import Channel, ChannelContext, ChannelError
 from collector_core.collector import (
     SEVERITIES,
     Account,
@@ -18,6 +19,9 @@ __all__ = [
     "PLUGIN_API_VERSION",
     "SEVERITIES",
     "Account",
+    "Channel",
+    "ChannelContext",
+    "ChannelError",
     "Collector",
     "CollectorContext",
     "Finding",

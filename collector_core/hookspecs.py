@@ -15,8 +15,11 @@ What each plugin API version added:
 - 1.1 (aws-collector 0.3.0): ``Collector.resource_type``, the kind of resource a collector's findings
   are about (an AWS Security Finding Format name such as ``AwsEc2Volume``), carried into the OCSF
   and Security Hub outputs.
-- 1.2 (aws-collector 0.4.0): ``Account.ou`` (``ctx.account.ou``), the account's organizational unit
-  path (``Root/Workloads/Payments``) when the accounts come from AWS Organizations, else None.
+- 1.2 (aws-collector 0.4.0): the ``register_channels`` hook; ``Channel`` (name, summary, send, schema,
+  settings, permissions, links, fallback) and ``ChannelContext`` (where, link, collectors, now, clock,
+  sleep, log, client, partition, history): report channels come in through the same door as collectors.
+  ``Account.ou`` (``ctx.account.ou``), the account's organizational unit path
+  (``Root/Workloads/Payments``) when the accounts come from AWS Organizations, else None.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from collections.abc import Callable
 
 import pluggy
 
+from collector_core.channel import Channel
 from collector_core.collector import Collector
 
 PROJECT = "aws_collector"
@@ -47,4 +51,21 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
     :return: nothing; anything returned is ignored.
 
     .. versionadded:: 1.0 (plugin API)
+    """
+
+
+@hookspec
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Register the report channels this plugin provides.
+
+    Call ``register(Channel(...))`` once per channel. The runtime keeps them by name (unique
+    across all installed plugins), validates each one's section under ``notify:`` against its
+    ``schema`` with the rest of the config, and calls ``channel.send(report, settings, ctx)``
+    itself, once per report, for every channel the config turns on. The built-in channels
+    (stdout, slack, email, securityhub, html, webhook, teams, s3) register through this hook too.
+
+    :param register: callback that adds one :class:`collector_core.Channel`.
+    :return: nothing; anything returned is ignored.
+
+    .. versionadded:: 1.2 (plugin API)
     """

@@ -1,4 +1,5 @@
-"""Plugin discovery: find entry points, load them, and collect their collectors into a registry.
+"""Plugin discovery: find entry points, load them, and collect their collectors and report
+channels into a registry.
 
 Finding, loading and registering are separate steps so each failure can be named: a plugin that
 fails to import, is built for another plugin API, or fails to register is skipped and reported
@@ -17,6 +18,7 @@ import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from collector_core import __version__, hookspecs
+from collector_core.channel import Channel, channel_problem
 from collector_core.collector import Collector, Scope
 from collector_core.hookspecs import PLUGIN_API_VERSION
 
@@ -66,11 +68,20 @@ class RegisteredCollector:
     plugin: PluginSpec
 
 
+@dataclass(frozen=True)
+class RegisteredChannel:
+    """A report channel and the plugin that registered it."""
+
+    channel: Channel
+    plugin: PluginSpec
+
+
 @dataclass
 class Registry:
-    """Every collector available to this process, by name, plus what failed to load."""
+    """Every collector and report channel available to this process, by name, plus what failed to load."""
 
     collectors: dict[str, RegisteredCollector] = field(default_factory=dict)
+    channels: dict[str, RegisteredChannel] = field(default_factory=dict)
     plugins: list[PluginSpec] = field(default_factory=list)
     failures: list[PluginFailure] = field(default_factory=list)
 
@@ -85,16 +96,16 @@ class Registry:
 
     def add(self, collector: Collector, plugin: PluginSpec) -> None:
         if collector.name in self.collectors:
-            other = self.collectors[collector.name].plugin
-            raise PluginError(
-                f"collector name {collector.name!r} is registered twice: by plugin {other.name!r} "
-                f"(distribution {other.distribution} {other.version}) and by plugin "
-                f"{plugin.name!r} (distribution {plugin.distribution} {plugin.version})"
-            )
+            raise _twice("collector", collector.name, self.collectors[collector.name].plugin, plugin)
         self.collectors[collector.name] = RegisteredCollector(collector, plugin)
 
+    def add_channel(self, channel: Channel, plugin: PluginSpec) -> None:
+        if channel.name in self.channels:
+            raise _twice("channel", channel.name, self.channels[channel.name].plugin, plugin)
+        self.channels[channel.name] = RegisteredChannel(channel, plugin)
+
     def describe(self) -> dict[str, Any]:
-        """A JSON-ready listing: plugins with their collectors, and failures."""
+        """A JSON-ready listing: plugins with their collectors and channels, and failures."""
         by_plugin: dict[PluginSpec, list[dict[str, Any]]] = {p: [] for p in self.plugins}
         for name in self.names():
             reg = self.collectors[name]
@@ -116,6 +127,12 @@ class Registry:
                     "version": p.version,
                     "module": p.value,
                     "collectors": by_plugin[p],
+                    "channels": [
+                        {"name": r.channel.name, "summary": r.channel.summary,
+                         "permissions": sorted(r.channel.permissions), "links": r.channel.links,
+                         "fallback": r.channel.fallback}
+                        for _, r in sorted(self.channels.items()) if r.plugin == p
+                    ],
                 }
                 for p in sorted(by_plugin)
             ],
@@ -130,6 +147,14 @@ class Registry:
                 for f in self.failures
             ],
         }
+
+
+def _twice(kind: str, name: str, first: PluginSpec, second: PluginSpec) -> PluginError:
+    return PluginError(
+        f"{kind} name {name!r} is registered twice: by plugin {first.name!r} "
+        f"(distribution {first.distribution} {first.version}) and by plugin "
+        f"{second.name!r} (distribution {second.distribution} {second.version})"
+    )
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -168,7 +193,7 @@ def load_plugins(
     strict: bool | None = None,
     extra: Iterable[tuple[PluginSpec, object]] = (),
 ) -> Registry:
-    """Import each plugin, let it register its collectors, and return the registry.
+    """Import each plugin, let it register its collectors and channels, and return the registry.
 
     ``extra`` adds already-imported plugin objects (the testing kit uses it).
     """
@@ -204,20 +229,34 @@ def load_plugins(
             continue
         registry.plugins.append(spec)
     owners = {pm.get_name(module): spec for spec, module in loaded}
-    for spec, added, error in call_each(pm, "register_collectors", owners):
+    # A plugin registers all it has or nothing: its collectors and channels are kept only if both hooks succeed.
+    collectors, channels = _registered(pm, "register_collectors", owners), _registered(pm, "register_channels", owners)
+    for spec in list(registry.plugins):
         try:
-            if error:
-                raise error
-            for collector in added:
+            for registered in (collectors, channels):
+                if isinstance(registered.get(spec), Exception):
+                    raise registered[spec]
+            for collector in collectors.get(spec, []):
                 _check_collector(collector, spec)
+            for channel in channels.get(spec, []):
+                problem = channel_problem(channel)
+                if problem:
+                    raise PluginError(f"plugin {spec.name!r}: {problem}")
         except Exception as exc:
             registry.plugins.remove(spec)
             _fail(registry, PluginFailure(spec, "register", _describe(exc)), strict)
             continue
-        for collector in added:
+        for collector in collectors.get(spec, []):
             registry.add(collector, spec)
+        for channel in channels.get(spec, []):
+            registry.add_channel(channel, spec)
     registry.plugins.sort()
     return registry
+
+
+def _registered(pm: pluggy.PluginManager, hook: str, owners: Mapping[Any, PluginSpec]) -> dict[PluginSpec, Any]:
+    """Per plugin, what it registered through ``hook`` (a list), or what it raised."""
+    return {spec: error or added for spec, added, error in call_each(pm, hook, owners)}
 
 
 def call_each(pm: pluggy.PluginManager, hook: str,

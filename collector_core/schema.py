@@ -18,6 +18,8 @@ ENV_NAME: Schema = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
 ACCOUNT_ID: Schema = {"type": "string", "pattern": ACCOUNT_ID_PATTERN,
                       "expected": "a 12-digit account id in quotes"}
 HTTP_URL: Schema = {"type": "string", "pattern": r"^https?://\S+$", "expected": "an http(s) URL"}
+S3_BUCKET: Schema = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                     "expected": "an S3 bucket name"}
 
 
 def region() -> Schema:

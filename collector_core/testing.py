@@ -5,10 +5,13 @@ Installing aws-collector makes these fixtures available in any pytest run:
 - ``aws_credentials``: fake credentials and ``AWS_DEFAULT_REGION=us-east-1`` for one test;
 - ``mocked_aws``: moto's ``mock_aws()`` active for one test;
 - ``collector_context``: a factory for the ``ctx`` a collector receives;
-- ``register_plugin``: registers a plugin for one test, returns the resulting Registry.
+- ``register_plugin``: registers a plugin for one test, returns the resulting Registry;
+- ``channel_context``: a factory for the ``ctx`` a report channel's ``send`` receives.
 
 ``run_collector(collector, ctx)`` runs a collector and returns its findings as the runtime stores
-them, failing on any the runtime would drop.
+them, failing on any the runtime would drop. ``make_report(open=[...], resolved=[...])`` builds
+the report a channel is sent, from findings in the finding schema. ``FakeClock`` is a clock that
+moves only when something sleeps, so a channel's pacing and retries are tested without waiting.
 
 Nothing heavy is imported here: pytest loads this module in every run, so moto, boto3 and
 structlog are imported inside the fixtures that need them.
@@ -16,11 +19,12 @@ structlog are imported inside the fixtures that need them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from collector_core.channel import Channel, ChannelContext
 from collector_core.collector import Account, Collector, CollectorContext, Finding, Scope
 from collector_core.plugins import PluginError, PluginSpec, Registry, find_plugins, load_plugins
 
@@ -29,7 +33,11 @@ TEST_REGION = "us-east-1"
 #: Variables that could point a test at a real account or endpoint; removed for every test.
 _REAL_AWS_ENV = ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE")
 
+if TYPE_CHECKING:
+    from collector_core.notify.report import Report
+
 ContextFactory = Callable[..., CollectorContext]
+ChannelContextFactory = Callable[..., ChannelContext]
 RegisterPlugin = Callable[..., Registry]
 
 
@@ -134,6 +142,67 @@ def run_collector(collector: Collector, ctx: CollectorContext) -> list[Finding]:
         except BadFinding as exc:  # the runtime would drop it; a test should fail instead
             raise AssertionError(f"collector {collector.name!r} yielded a bad finding: {exc}") from None
     return findings
+
+
+class FakeClock:
+    """Wall-clock seconds that move only when something sleeps; every sleep is kept in ``sleeps``."""
+
+    def __init__(self, now: float = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC).timestamp()) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        """The time: pass as ``clock``."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the wait and move on by it: pass as ``sleep``."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def channel_context(aws_credentials: None, _test_plugins: list[tuple[PluginSpec, object]]) -> ChannelContextFactory:
+    """A factory for the ``ctx`` a channel's ``send`` receives: clients of the test account (use with
+    ``mocked_aws``), the installed and registered collectors, and a FakeClock (``clock=``) for time."""
+    from collector_core.aws.clients import Clients
+
+    clients = Clients()
+
+    def make(channel: Channel | str, *, link: str | None = None, now: dt.datetime | None = None,
+             clock: FakeClock | None = None) -> ChannelContext:
+        name = channel.name if isinstance(channel, Channel) else channel
+        registry = _registry(_test_plugins)
+        clock = clock or FakeClock()
+        return ChannelContext(where=f"notify.{name}", link=link, now=now,
+                              collectors={n: registry[n] for n in registry.names()},
+                              clock=clock.clock, sleep=clock.sleep, clients=clients)
+
+    return make
+
+
+def make_report(open: Iterable[Mapping[str, Any]] = (), resolved: Iterable[Mapping[str, Any]] = (), *,
+                run_id: str = "run-1", run_seq: int = 1, now: dt.datetime | None = None) -> Report:
+    """The report a channel is sent, holding these findings (dicts in the finding schema; ``new``
+    marks one first seen in this run), grouped by plugin as the notifier groups them."""
+    from collector_core.notify.report import Entry, PluginSection, Report
+
+    now = now or dt.datetime.now(dt.UTC)
+    sections: dict[str, PluginSection] = {}
+    for kind, findings in (("open", open), ("resolved", resolved)):
+        for f in findings:
+            entry = Entry(plugin=f["plugin"], account_id=f["account_id"], account_name=f.get("account_name", ""),
+                          region=f["region"], resource_id=f["resource_id"], severity=f.get("severity", "medium"),
+                          line=f["summary"], first_seen=f.get("first_seen"), last_seen=f.get("last_seen"),
+                          is_new=bool(f.get("new")), summary=f["summary"], details=f.get("details") or {})
+            section = sections.setdefault(entry.plugin, PluginSection(entry.plugin))
+            if kind == "open":
+                section.add_open(entry)
+            else:
+                section.resolved.append(entry)
+    accounts = {e.account_id for s in sections.values() for lst in (s.open, s.resolved) for e in lst}
+    return Report(generated=now, run_id=run_id, run_seq=run_seq, accounts=len(accounts),
+                  sections=[sections[p] for p in sorted(sections)])
 
 
 def _registry(extra: list[tuple[PluginSpec, object]]) -> Registry:

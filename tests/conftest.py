@@ -10,7 +10,9 @@ from loopback import Listener, serve_http
 
 from collector_core.plugins import ALLOW_ENV
 
-BUILT_INS = "unattached_ebs,iam_key_age,open_security_groups"
+BUILT_IN_COLLECTORS = "unattached_ebs,iam_key_age,open_security_groups"
+BUILT_IN_CHANNELS = "stdout,slack,email,securityhub,html,webhook,teams,s3"
+BUILT_INS = f"{BUILT_IN_COLLECTORS},{BUILT_IN_CHANNELS}"
 
 
 @pytest.fixture(autouse=True)

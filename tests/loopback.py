@@ -1,13 +1,14 @@
-"""A loopback HTTP endpoint for the tests of Slack, Wavefront and Lambda's Invoke: it records every
-POST and answers as scripted, so the tests see exactly what would have left the machine. It speaks
-HTTP/1.1 and keeps connections alive, as AWS's endpoints do, and counts the connections it got."""
+"""A loopback HTTP endpoint for the tests of Slack, Teams, the signed webhook, Wavefront and Lambda's
+Invoke: it records every POST and answers as scripted (or as its ``receiver`` decides, as a real
+receiver checking signatures would), so the tests see exactly what would have left the machine. It
+speaks HTTP/1.1 and keeps connections alive, as AWS's endpoints do, and counts the connections it got."""
 from __future__ import annotations
 
 import json
 import socketserver
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,14 +27,19 @@ class Request:
         return json.loads(self.body)
 
 
+Answer = tuple[int, dict[str, str], str]
+
+
 @dataclass
 class Listener:
-    """Records requests, answers from `responses` (status, headers, body) then 200 "ok"."""
+    """Records requests, answers from `responses` (status, headers, body) then 200 "ok"; a
+    `receiver` may answer a request first (None: let `responses` answer)."""
 
     url: str = ""
     connections: int = 0
     received: list[Request] = field(default_factory=list)
-    responses: deque[tuple[int, dict[str, str], str]] = field(default_factory=deque)
+    responses: deque[Answer] = field(default_factory=deque)
+    receiver: Callable[[Request], Answer | None] | None = None
 
 
 @contextmanager
@@ -61,8 +67,12 @@ def serve_http() -> Iterator[Listener]:
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            listener.received.append(Request(self.path, dict(self.headers), body))
-            status, headers, text = listener.responses.popleft() if listener.responses else (200, {}, "ok")
+            request = Request(self.path, dict(self.headers), body)
+            listener.received.append(request)
+            answer = listener.receiver(request) if listener.receiver else None
+            if answer is None:
+                answer = listener.responses.popleft() if listener.responses else (200, {}, "ok")
+            status, headers, text = answer
             data = text.encode()
             self.send_response(status)
             for key, value in headers.items():

@@ -32,14 +32,15 @@ def test_every_package_of_the_runtime_is_shipped() -> None:
     assert "aws_collector_plugins" in packages
 
 
-def test_the_wheel_carries_every_file_of_the_plugin_template() -> None:
+def test_the_wheel_carries_every_file_of_the_plugin_templates() -> None:
     # new-plugin renders what it finds: from a checkout, every file of plugins/template; from the
     # wheel, what package_data shipped. The two must be the same files.
     patterns = listed(setup_cfg()["options.package_data"]["aws_collector_plugins"])
     shipped = {path for pattern in patterns for path in glob.glob(pattern, root_dir=ROOT / "plugins")}
 
-    rendered = {f"template/{relative}" for relative, _ in template_files(ROOT / "plugins" / "template")}
-    assert "template/tests/test_plugin.py" in rendered
+    rendered = {f"{template}/{relative}" for template in ("template", "channel_template")
+                for relative, _ in template_files(ROOT / "plugins" / template)}
+    assert {"template/tests/test_plugin.py", "channel_template/tests/test_channel.py"} <= rendered
     assert {p for p in shipped if (ROOT / "plugins" / p).is_file()} == rendered
 
 
@@ -52,4 +53,4 @@ def test_the_wheel_carries_the_html_reports_stylesheet_and_script() -> None:
     patterns = listed(setup_cfg()["options.package_data"]["collector_core.notify"])
     shipped = {path for pattern in patterns for path in glob.glob(pattern, root_dir=ROOT / "collector_core" / "notify")}
 
-    assert shipped == {"assets/report.css", "assets/report.js"}
+    assert shipped == {"assets/report.css", "assets/report.js", "schemas/webhook-report-v1.json"}

@@ -10,6 +10,7 @@ import pytest
 from packaging.version import Version
 
 from collector_core import PLUGIN_API_VERSION
+from collector_core.channel import Channel, ChannelContext
 from collector_core.collector import Collector
 from collector_core.plugins import ENTRY_POINT_GROUP, PLUGIN_API_ATTRIBUTE, get_plugin_manager
 
@@ -56,6 +57,16 @@ def test_every_collector_field_is_documented() -> None:
     body = section("Collector")
     missing = [f.name for f in dataclasses.fields(Collector) if f"`{f.name}`" not in body]
     assert not missing, f"Collector fields missing from docs/plugins.md: {missing}"
+
+
+def test_every_channel_field_and_context_attribute_is_documented() -> None:
+    fields = section("Channel")
+    missing = [f.name for f in dataclasses.fields(Channel) if f"`{f.name}`" not in fields]
+    assert not missing, f"Channel fields missing from docs/plugins.md: {missing}"
+    context = section("The channel context: `ctx`")
+    public = sorted({n for n in (*ChannelContext.__slots__, *vars(ChannelContext)) if not n.startswith("_")})
+    missing = [n for n in public if f"`ctx.{n}" not in context]
+    assert not missing, f"ChannelContext attributes missing from docs/plugins.md: {missing}"
 
 
 def test_the_guide_says_how_to_publish_a_plugin() -> None:

@@ -174,9 +174,61 @@ def test_security_hub_is_granted_only_with_the_channel_and_exactly_what_it_calls
     granted = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
     source = (ROOT / "collector_core" / "notify" / "securityhub.py").read_text()
     called = {"securityhub:" + "".join(w.title() for w in op.split("_")) for op in re.findall(r"hub\.(\w+)\(", source)}
-    assert granted == called == {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
+    declared = set(load_plugins().channels["securityhub"].channel.permissions)
+    assert granted == called == declared == {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
     statements = serverless["provider"]["iam"]["role"]["statements"]
     assert not [s for s in statements if "securityhub" in str(s["Action"])]  # never unconditionally
+
+
+#: What the Lambda role holds for the runtime itself, not for a report channel.
+RUNTIME_ACTIONS = {"lambda:InvokeFunction", "sts:AssumeRole", "ssm:GetParameter",
+                   # the director's walk of the organization (runtime/organization.py)
+                   "organizations:DescribeOrganization", "organizations:ListRoots",
+                   "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
+                   "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                   "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+
+
+def _granted() -> set[str]:
+    """Every action serverless.yml grants the Lambda role, unconditionally or with a channel's param."""
+    return {a for name, (doc, _) in POLICIES.items() if name.startswith("serverless.yml")
+            for s in doc["Statement"] for a in _as_list(s["Action"])}
+
+
+def test_serverless_grants_what_the_built_in_channels_declare_and_nothing_more() -> None:
+    """Each channel's declared permissions are granted; every grant that is not the runtime's own is
+    some channel's (as `aws-collector plugins` lists them and docs/deploy.md tells)."""
+    channels = {name: set(r.channel.permissions) for name, r in load_plugins().channels.items()}
+    assert {"slack", "email", "securityhub", "html", "webhook", "teams", "s3"} <= set(channels)
+    granted = _granted()
+    for name, permissions in channels.items():
+        assert permissions <= granted, f"serverless.yml does not grant the {name} channel {permissions - granted}"
+    declared = set().union(*channels.values())
+    assert granted - RUNTIME_ACTIONS == declared - RUNTIME_ACTIONS
+
+
+def test_the_deploy_guide_lists_what_each_built_in_channel_needs() -> None:
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| ([^|]*) \|", guide, re.M)}
+    for name, registered in load_plugins().channels.items():
+        assert name in rows, f"docs/deploy.md has no row for the {name} channel"
+        listed = set(re.findall(r"`([a-z0-9-]+:\w+)`", rows[name]))
+        assert listed == set(registered.channel.permissions), name
+
+
+def test_the_findings_export_is_granted_only_put_object_on_its_prefix_and_only_with_its_bucket() -> None:
+    serverless = load_template(ROOT / "serverless.yml")
+    policy = serverless["resources"]["Resources"]["FindingsExportPolicy"]
+    assert serverless["params"]["default"]["exportBucket"] == ""
+    condition = serverless["resources"]["Conditions"][policy["Condition"]]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ExportBucket"}, ""]}]}
+    assert policy["Properties"]["Roles"] == [{"Ref": "IamRoleLambdaExecution"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ExportBucket}/${ExportPrefix}*"}
+    source = (ROOT / "collector_core" / "notify" / "s3.py").read_text()
+    called = {"s3:" + "".join(w.title() for w in op.split("_")) for op in re.findall(r"s3\.(\w+)\(", source)}
+    declared = set(load_plugins().channels["s3"].channel.permissions)
+    assert set(_as_list(statement["Action"])) == called == declared == {"s3:PutObject"}
 
 
 def test_the_check_catches_broad_policies() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from collector_core.cli import main
-from collector_core.cli.new_plugin import TEMPLATE_NAMES
+from collector_core.cli.new_plugin import CHANNEL_TEMPLATE_NAMES, TEMPLATE_NAMES
 
 FILES = [
     "README.md",
@@ -123,3 +123,50 @@ def test_the_new_plugins_own_tests_pass_out_of_the_box(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 passed" in result.stdout
+
+
+CHANNEL_FILES = sorted(f.replace("stale_snapshots", "pager_duty").replace("test_plugin", "test_channel") for f in FILES)
+
+
+def test_channel_writes_a_report_channel_package_under_the_plugins_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "pager"
+
+    assert new_plugin("pager-duty", "--channel", "--dir", str(target)) == 0
+
+    assert files_in(target) == CHANNEL_FILES
+    setup = configparser.ConfigParser()
+    setup.read(target / "setup.cfg")
+    assert setup["metadata"]["name"] == "aws-collector-pager-duty"
+    entry_point = setup["options.entry_points"]["aws_collector.plugins"].split()
+    assert entry_point == ["pager_duty", "=", "aws_collector_pager_duty"]
+    module = (target / "aws_collector_pager_duty" / "__init__.py").read_text()
+    assert 'name="pager_duty"' in module and "def register_channels(" in module
+    assert 'PLUGIN_API = ">=1.2,<2"' in module
+    for path in target.rglob("*"):
+        text = path.relative_to(target).as_posix() + (path.read_text() if path.is_file() else "")
+        for name in (CHANNEL_TEMPLATE_NAMES.distribution, CHANNEL_TEMPLATE_NAMES.package,
+                     CHANNEL_TEMPLATE_NAMES.collector):
+            assert name not in text, f"{path} still says {name}"
+    assert "entry point and channel pager_duty" in capsys.readouterr().out
+
+
+def test_the_name_of_an_installed_channel_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_plugin("teams", "--channel", "--dir", str(tmp_path / "out")) == 2
+
+    assert "a channel named 'teams' is installed already (distribution aws-collector)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_new_channels_own_tests_pass_out_of_the_box(tmp_path: Path) -> None:
+    target = tmp_path / "aws-collector-pager-duty"
+    new_plugin("pager-duty", "--channel", "--dir", str(target))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_COLLECTOR_")}
+
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=target, env=env,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout

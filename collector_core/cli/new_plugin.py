@@ -1,8 +1,10 @@
-"""`aws-collector new-plugin`: a plugin package ready to install, rendered from the plugin template.
+"""`aws-collector new-plugin`: a plugin package ready to install, rendered from the plugin template
+(a collector) or, with ``--channel``, the channel template (a report channel).
 
-The template (plugins/template in a checkout, aws_collector_plugins/template once installed) is a
-working, tested plugin under names of its own; rendering writes a copy with those names replaced,
-so the template stays the only source of every file.
+Each template (plugins/template and plugins/channel_template in a checkout, under
+aws_collector_plugins once installed) is a working, tested plugin under names of its own;
+rendering writes a copy with those names replaced, so the template stays the only source of every
+file.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ EXAMPLES = """\
 examples:
   aws-collector new-plugin stale-snapshots
   aws-collector new-plugin stale-snapshots --dir ~/src/aws-collector-stale-snapshots
+  aws-collector new-plugin pagerduty --channel        # a report channel
 """
 
 #: Lower-case words of letters and digits joined by - (or _, read as -), as in "stale-snapshots".
@@ -37,7 +40,7 @@ class PluginNames:
 
     distribution: str  # what pip installs and PyPI lists: aws-collector-stale-snapshots
     package: str  # what Python imports: aws_collector_stale_snapshots
-    collector: str  # the collector, and the entry point that registers it: stale_snapshots
+    collector: str  # the collector (or channel), and the entry point that registers it: stale_snapshots
 
     @classmethod
     def from_name(cls, name: str) -> PluginNames:
@@ -52,6 +55,8 @@ class PluginNames:
 
 #: The template's own names: rendering replaces each with the new plugin's.
 TEMPLATE_NAMES = PluginNames("aws-collector-example", "aws_collector_example", "unused_elastic_ips")
+#: The channel template's own names.
+CHANNEL_TEMPLATE_NAMES = PluginNames("aws-collector-sns-example", "aws_collector_sns_example", "sns_example")
 
 
 def add(sub: Any) -> None:
@@ -62,6 +67,8 @@ def add(sub: Any) -> None:
                    "aws-collector-NAME, the package aws_collector_NAME, the collector NAME")
     p.add_argument("--dir", metavar="D", type=Path,
                    help="where to write it (default: ./aws-collector-NAME); it must not exist, or be empty")
+    p.add_argument("--channel", action="store_true",
+                   help="start a report channel (registered under notify:) instead of a collector")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,14 +77,18 @@ def run(args: argparse.Namespace) -> int:
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise UsageError(f"{target} already exists and is not an empty directory: choose another --dir")
     registry = load_registry()
-    if names.collector in registry:  # two collectors of one name stop every run
-        owner = registry.collectors[names.collector].plugin
-        raise UsageError(f"a collector named {names.collector!r} is installed already (distribution "
+    kind, installed = ("channel", registry.channels) if args.channel else ("collector", registry.collectors)
+    if names.collector in installed:  # two collectors (or channels) of one name stop every run
+        owner = installed[names.collector].plugin
+        raise UsageError(f"a {kind} named {names.collector!r} is installed already (distribution "
                          f"{owner.distribution}): choose another name")
-    render(names, target)
+    if args.channel:
+        render(names, target, resources.files("aws_collector_plugins") / "channel_template", CHANNEL_TEMPLATE_NAMES)
+    else:
+        render(names, target)
     print(f"Wrote the plugin {names.distribution} to {target}: package {names.package}, entry point and "
-          f"collector {names.collector}.\n"
-          f"Replace the example collector in {target / names.package / '__init__.py'}, then:\n"
+          f"{kind} {names.collector}.\n"
+          f"Replace the example {kind} in {target / names.package / '__init__.py'}, then:\n"
           f"  cd {target}\n"
           "  pip install -e '.[test]'\n"
           "  pytest\n"
@@ -86,10 +97,12 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def render(names: PluginNames, target: Path, template: Traversable | None = None) -> list[Path]:
-    """Write the template into ``target`` under ``names``; the files written, sorted."""
+def render(names: PluginNames, target: Path, template: Traversable | None = None,
+           template_names: PluginNames = TEMPLATE_NAMES) -> list[Path]:
+    """Write the template (default: the collector template) into ``target`` under ``names``; the
+    files written, sorted."""
     template = template or resources.files("aws_collector_plugins") / "template"
-    rename = _renamer(TEMPLATE_NAMES, names)
+    rename = _renamer(template_names, names)
     written = []
     for relative, source in template_files(template):
         path = target / rename(relative)

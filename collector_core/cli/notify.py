@@ -36,28 +36,12 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from collector_core.aws.clients import Clients
-    from collector_core.notify.channels import NotifySettings, notify
-    from collector_core.notify.securityhub import SecurityHubSettings
-    from collector_core.notify.slack import SlackSettings
+    from collector_core.notify.channels import notify
     from collector_core.store import Store
 
     registry, config = load(args.config)
-    settings = config.notify
-    if args.slack_webhook or args.email or args.stdout or args.securityhub:  # flags replace the config's channels
-        if args.slack_webhook and not args.slack_webhook.startswith(("https://", "http://")):
-            raise UsageError("--slack-webhook: expected an https:// webhook URL")
-        email = None
-        if args.email:
-            if not config.notify.email:
-                raise UsageError(f"{args.config}: --email needs notify.email.sender, the SES-verified "
-                                 "address to send from")
-            email = dataclasses.replace(config.notify.email, recipients=tuple(args.email))
-        slack = SlackSettings(webhook_url=args.slack_webhook) if args.slack_webhook else None
-        securityhub = (config.notify.securityhub or SecurityHubSettings()) if args.securityhub else None
-        settings = NotifySettings(stdout=args.stdout, slack=slack, email=email, securityhub=securityhub)
+    settings = _from_flags(args, registry, config) if _flagged(args) else config.notify
     clients = Clients()
     try:
         result = notify(settings, mutes=config.mute, registry=registry, store=Store.open(config.table, clients),
@@ -68,3 +52,35 @@ def run(args: argparse.Namespace) -> int:
     for channel, error in result.failures:
         print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILURES
+
+
+def _flagged(args: argparse.Namespace) -> bool:
+    return bool(args.slack_webhook or args.email or args.stdout or args.securityhub)
+
+
+def _from_flags(args: argparse.Namespace, registry: Any, config: Any) -> Any:
+    """The channels the flags name, which replace the config's; each flag's channel must be installed."""
+    from collector_core.notify.channels import ChannelSettings, NotifySettings
+
+    def channel(name: str, flag: str) -> Any:
+        if name not in registry.channels:
+            raise UsageError(f"{flag}: the {name} channel is not installed (aws-collector plugins lists the channels)")
+        return registry.channels[name].channel
+
+    chosen = []
+    if args.stdout:
+        chosen.append(ChannelSettings.of(channel("stdout", "--stdout"), True))
+    if args.slack_webhook:
+        if not args.slack_webhook.startswith(("https://", "http://")):
+            raise UsageError("--slack-webhook: expected an https:// webhook URL")
+        chosen.append(ChannelSettings.of(channel("slack", "--slack-webhook"), {"webhook_url": args.slack_webhook}))
+    if args.email:
+        configured = config.notify.get("email")
+        if configured is None:
+            raise UsageError(f"{args.config}: --email needs notify.email.sender, the SES-verified "
+                             "address to send from")
+        chosen.append(ChannelSettings.of(configured.channel, {**configured.section, "recipients": args.email}))
+    if args.securityhub:  # the configured region, if any
+        configured = config.notify.get("securityhub")
+        chosen.append(configured or ChannelSettings.of(channel("securityhub", "--securityhub"), {}))
+    return NotifySettings(tuple(chosen), on_run_complete=config.notify.on_run_complete)

@@ -1,4 +1,4 @@
-"""`aws-collector plugins`: what is installed, and what failed to load."""
+"""`aws-collector plugins`: what is installed (collectors and report channels), and what failed to load."""
 from __future__ import annotations
 
 import argparse
@@ -17,8 +17,8 @@ examples:
 
 def add(sub: Any) -> None:
     """The command's parser."""
-    p = command(sub, "plugins", run, "list the installed plugins, their collectors and permissions, and any that "
-                "failed to load", EXAMPLES)
+    p = command(sub, "plugins", run, "list the installed plugins, their collectors, report channels and "
+                "permissions, and any that failed to load", EXAMPLES)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
             permissions = [f"{action} ({level}{'' if level in READ_ONLY else ', not read-only'})"
                            for action, level in c["access_levels"].items()]
             print(safe.terminal(f"  {'':<24} permissions: {', '.join(permissions) or 'none'}"))
+        for ch in plugin["channels"]:
+            print(safe.terminal(f"  {ch['name']:<24} {'channel':<8} {ch['summary']}"))
+            print(safe.terminal(f"  {'':<24} permissions in the collector's account: "
+                                f"{', '.join(ch['permissions']) or 'none'}"))
     for failed in listing["failed"]:
         print(safe.terminal(f"FAILED {failed['name']} ({failed['distribution']} {failed['version']}): "
                             f"could not {failed['stage']}: {failed['error']}"))

@@ -73,7 +73,7 @@ def parse_config(doc: Any, source: str, registry: Registry) -> Config:
         ),
         plugins=doc.get("plugins", {}),
         mute=mutes.from_doc(doc.get("mute", [])),
-        notify=NotifySettings.from_doc(doc.get("notify", {})),
+        notify=NotifySettings.from_doc(doc.get("notify", {}), registry),
         metrics=MetricsSettings.from_doc(doc.get("metrics", {})),
     )
 

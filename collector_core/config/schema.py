@@ -63,7 +63,7 @@ def config_schema(registry: Registry) -> Schema:
                                         "(and the management account, which runs only when listed)"},
             "plugins": plugins(False),
             "mute": mutes.schema(registry.names()),
-            "notify": channels.schema(),
+            "notify": channels.schema(registry),
             "metrics": sinks.schema(),
         },
         "a mapping of settings",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector_core.aws.clients import Clients, home_region
+from collector_core.channel import ChannelContext
 from collector_core.doctor.accounts import AccountCheck, MemberRole, Problem, check_account, unproven_summary
 from collector_core.errors import describe, error_of
 from collector_core.iam_policy import PolicyError, member_actions
@@ -100,25 +101,26 @@ def _table(config: Config, clients: Clients, found: Diagnosis) -> None:
 
 
 def _channels(config: Config, clients: Clients, found: Diagnosis) -> None:
-    settings = config.notify
-    if settings.slack:
-        problem = _slack(settings.slack, clients)
-        if problem:
-            found.problems.append(problem)
-        else:
-            found.well.append("notify.slack: the webhook answered")
-    if settings.email:
-        problem = _ses_identity(settings.email.sender, settings.email.region or home_region(), clients)
-        if problem:
-            found.problems.append(problem)
-        else:
-            found.well.append(f"notify.email: {settings.email.sender} may send through SES")
+    for use in config.notify.channels:
+        if use.name == "slack":
+            problem = _slack(use.settings, ChannelContext(where=use.where, clients=clients))
+            if problem:
+                found.problems.append(problem)
+            else:
+                found.well.append(f"{use.where}: the webhook answered")
+        elif use.name == "email":
+            sender, region = use.settings.sender, use.settings.region or home_region()
+            problem = _ses_identity(sender, region, clients)
+            if problem:
+                found.problems.append(problem)
+            else:
+                found.well.append(f"{use.where}: {sender} may send through SES")
 
 
-def _slack(settings: slack.SlackSettings, clients: Clients) -> Problem | None:
+def _slack(settings: slack.SlackSettings, ctx: ChannelContext) -> Problem | None:
     """None when the webhook answers as a live one does to an empty message (which it does not post)."""
     try:
-        url = slack.webhook_url(settings, clients)
+        url = slack.webhook_url(settings, ctx)
     except (slack.SlackError, ClientError, BotoCoreError) as exc:
         return Problem("notify.slack", "webhook", f"cannot read the webhook URL: {describe(exc)}")
     host = urllib.parse.urlsplit(url).hostname or "?"

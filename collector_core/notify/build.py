@@ -45,7 +45,7 @@ def build_report(
     started = parse_time(previous.started) if previous else None
     expired = mute_rules.newly_expired(mutes, today, started.date() if started else None)
     report = Report(generated=now, run_id=run.run_id if run else None, run_seq=run.run_seq if run else None,
-                    accounts=0, expired_mutes=expired)
+                    run_started=run.started if run else None, accounts=0, expired_mutes=expired)
     expected = set(run.accounts) if run else None
     sections: dict[str, PluginSection] = {}
     seen: set[str] = set()
@@ -121,7 +121,8 @@ def _entry(stored: StoredFinding, account_name: str, registry: Registry | None, 
     return Entry(plugin=f["plugin"], account_id=f["account_id"], account_name=f.get("account_name") or account_name,
                  region=f["region"], resource_id=f["resource_id"], severity=str(f.get("severity")),
                  line=_line(f, registry), first_seen=f.get("first_seen"), last_seen=f.get("last_seen"), is_new=is_new,
-                 mute_reason=mute.reason if mute else None)
+                 mute_reason=mute.reason if mute else None, summary=str(f.get("summary") or ""),
+                 details=f.get("details") or {})
 
 
 def _line(finding: Mapping[str, Any], registry: Registry | None) -> str:

@@ -8,16 +8,16 @@ variant the last worker of a run triggers. A run's report also leaves its summar
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from collector_core.aws.clients import Clients
+from collector_core.channel import RESERVED_NAMES, Channel, ChannelContext
 from collector_core.errors import describe
 from collector_core.logs import get_logger
-from collector_core.notify import email, history, securityhub, slack, text
-from collector_core.notify import html as html_channel
+from collector_core.notify import history
 from collector_core.notify.build import build_report
 from collector_core.notify.mutes import Mute
 from collector_core.notify.report import Report, RunNotStarted
@@ -26,48 +26,66 @@ from collector_core.schema import BOOLEAN, Schema, mapping
 from collector_core.store import Store
 
 
-def schema() -> Schema:
-    """The ``notify`` section: each channel brings its own part."""
-    return mapping(
-        {"slack": slack.SCHEMA, "email": email.schema(), "securityhub": securityhub.schema(),
-         "html": html_channel.schema(),
-         "stdout": {**BOOLEAN, "description": "print the report (default: only when no other channel is set)"},
-         "on_run_complete": {**BOOLEAN, "description": "send the report when a run completes (default: with a "
-                                                       "notify section)"}},
-        "a mapping with slack, email, securityhub, html, stdout and on_run_complete",
-        description="where each run's report goes",
-    )
+def schema(registry: Registry) -> Schema:
+    """The ``notify`` section, assembled from the registered channels: each brings its own part."""
+    names = sorted(registry.channels)
+    # A channel's summary describes its section where its schema does not (docs/config.md shows it).
+    properties = {name: {"description": channel.summary, **channel.schema}
+                  for name, channel in ((n, registry.channels[n].channel) for n in names)}
+    on_run_complete = {**BOOLEAN, "description": "send the report when a run completes (default: with a notify "
+                                                 "section)"}
+    return mapping({**properties, "on_run_complete": on_run_complete},
+                   f"a mapping of channels ({', '.join(names) or 'none installed'}) and on_run_complete",
+                   description="where each run's report goes: each installed channel's section")
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """One channel the config turns on: its section as written and the settings built from it."""
+
+    channel: Channel
+    section: Any  # the validated section, as the config wrote it
+    settings: Any  # what channel.settings made of it: what send receives
+    where: str  # the section's key path, for messages: "notify.slack"
+
+    @property
+    def name(self) -> str:
+        """The channel's name."""
+        return self.channel.name
+
+    @classmethod
+    def of(cls, channel: Channel, section: Any, where: str = "notify") -> ChannelSettings:
+        """A channel turned on by ``section`` (validated against its schema) under ``where``."""
+        return cls(channel, section, channel.settings(section), f"{where}.{channel.name}")
 
 
 @dataclass(frozen=True)
 class NotifySettings:
     """Where reports go, and whether a finished run sends one."""
 
-    slack: slack.SlackSettings | None = None
-    email: email.EmailSettings | None = None
-    securityhub: securityhub.SecurityHubSettings | None = None
-    html: html_channel.HtmlSettings | None = None  # the page on S3, linked from Slack and email
-    stdout: bool | None = None  # unset: print when no other channel is set
-    on_run_complete: bool | None = None  # unset: when the config has a notify section
+    channels: tuple[ChannelSettings, ...] = ()  # in the config's order; the page publishers go first
+    on_run_complete: bool = False  # default: when the config has a notify section
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> NotifySettings:
-        """The validated section ({} when the config has none)."""
-        return cls(
-            slack=slack.SlackSettings.from_doc(doc["slack"]) if doc.get("slack") else None,
-            email=email.EmailSettings.from_doc(doc["email"]) if doc.get("email") else None,
-            # `securityhub: {}` turns the channel on: every key of it is optional
-            securityhub=securityhub.SecurityHubSettings.from_doc(doc["securityhub"]) if "securityhub" in doc else None,
-            html=html_channel.HtmlSettings.from_doc(doc["html"]) if doc.get("html") else None,
-            stdout=doc.get("stdout"),
-            on_run_complete=doc.get("on_run_complete", bool(doc)),
-        )
+    def from_doc(cls, doc: Mapping[str, Any], registry: Registry, where: str = "notify") -> NotifySettings:
+        """The validated section ({} when the config has none): a channel whose section is there
+        and not false is on; with none on, the fallback channels (stdout) whose key is absent."""
+        known = {name: r.channel for name, r in registry.channels.items()}
+        on = [ChannelSettings.of(known[key], section, where) for key, section in doc.items()
+              if key not in RESERVED_NAMES and key in known and section is not False and section is not None]
+        if not on:
+            on = [ChannelSettings.of(c, True, where) for name, c in sorted(known.items())
+                  if c.fallback and name not in doc]
+        return cls(tuple(on), on_run_complete=doc.get("on_run_complete", bool(doc)))
+
+    def get(self, name: str) -> ChannelSettings | None:
+        """The channel called ``name``, if the config turns it on."""
+        return next((c for c in self.channels if c.name == name), None)
 
     @property
-    def prints(self) -> bool:
-        """Whether the report goes to standard output."""
-        return self.stdout if self.stdout is not None else not (self.slack or self.email or self.securityhub
-                                                                 or self.html)
+    def names(self) -> list[str]:
+        """The channels turned on, in the order they are sent."""
+        return [c.name for c in _in_order(self.channels)]
 
 
 @dataclass
@@ -119,10 +137,13 @@ def notify(
     now: dt.datetime | None = None,
     out: IO[str] | None = None,
     history_days: int = history.DEFAULT_HISTORY_DAYS,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
 ) -> NotifyResult:
     """Read the table, build the report and send it to every channel; one failing channel does not
     stop the others. A run's report (``run_seq``) first keeps the run's summary in the history.
-    Raises only when the table cannot be read."""
+    Raises only when the table cannot be read. ``sleep`` and ``clock`` pace the channels (tests
+    pass their own)."""
     now = now or dt.datetime.now(dt.UTC)
     log = get_logger(run_seq=run_seq)
     report = report_from_table(store, registry=registry, mutes=mutes, now=now, run_seq=run_seq)
@@ -133,41 +154,29 @@ def notify(
         except Exception as exc:  # the chart loses a point; the report still goes out
             log.warning("history_not_recorded", error=describe(exc))
     result = NotifyResult(report)
-    links: list[str] = []  # the page's link, once the html channel has published it
-    send: dict[str, Callable[[], None]] = {}  # in order: the page first, so Slack and email can link it
-    if settings.html:
-        html_settings = settings.html
-        send["html"] = lambda: links.append(html_channel.publish(
-            report, store.history(html_channel.HISTORY_RUNS), html_settings, clients=clients))
-    if settings.prints:
-        send["stdout"] = lambda: _print(report, out or sys.stdout)
-    if settings.slack:
-        slack_settings = settings.slack
-        send["slack"] = lambda: slack.send(report, slack_settings, clients=clients, link=next(iter(links), None))
-    if settings.email:
-        email_settings = settings.email
-        send["email"] = lambda: email.send(report, email_settings, clients=clients, link=next(iter(links), None))
-    if settings.securityhub:
-        hub_settings = settings.securityhub
-        send["securityhub"] = lambda: securityhub.send(report, hub_settings, clients=clients, registry=registry)
-    for name, deliver in send.items():
+    collectors = {name: registry[name] for name in registry.names()}
+    link: str | None = None  # the page's, once a channel that publishes one has
+    for use in _in_order(settings.channels):
+        ctx = ChannelContext(where=use.where, link=link, collectors=collectors, now=now, out=out, clients=clients,
+                             sleep=sleep, clock=clock, log=log.bind(channel=use.name), history=store.history)
         try:
-            deliver()
+            published = use.channel.send(report, use.settings, ctx)
         except Exception as exc:  # a channel's failure is reported, never swallowed nor fatal to others
             message = describe(exc)
-            result.failures.append((name, message))
-            log.error("notify_channel_failed", channel=name, error=message)
-        else:
-            result.sent.append(name)
+            result.failures.append((use.name, message))
+            log.error("notify_channel_failed", channel=use.name, error=message)
+            continue
+        result.sent.append(use.name)
+        if use.channel.links and isinstance(published, str) and link is None:
+            link = published
     log.info("notified", sent=result.sent, failed=[c for c, _ in result.failures],
              open=report.open, new=report.new, resolved=report.resolved)
     return result
 
 
-def _print(report: Report, out: IO[str]) -> None:
-    for line in text.lines(report):
-        out.write(line + "\n")
-    out.flush()
+def _in_order(channels: Sequence[ChannelSettings]) -> list[ChannelSettings]:
+    """The channels that publish a page first, so the others can link it; else the config's order."""
+    return sorted(channels, key=lambda c: not c.channel.links)
 
 
 def notify_run_complete(

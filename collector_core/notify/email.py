@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.aws.clients import Clients, home_region
+from collector_core.channel import Channel, ChannelContext
+from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Report, section_title
 from collector_core.notify.text import render
@@ -103,12 +104,11 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN,
     return report.headline(), body, f"The full report: {link}\n\n{text}" if link else text
 
 
-def send(report: Report, settings: EmailSettings, *, clients: Clients | None = None, link: str | None = None) -> None:
-    """Send the report (with a link to its HTML page, if given) from ``settings.sender`` to
-    ``settings.recipients`` through SES."""
-    subject, body_html, body_text = build_email(report, link=link)
-    clients = clients or Clients()
-    ses = clients.client("ses", settings.region or home_region())
+def send(report: Report, settings: EmailSettings, ctx: ChannelContext) -> None:
+    """Send the report (with a link to its HTML page, when one was published) from
+    ``settings.sender`` to ``settings.recipients`` through SES."""
+    subject, body_html, body_text = build_email(report, link=ctx.link)
+    ses = ctx.client("ses", settings.region)
     recipients = list(settings.recipients)
     for start in range(0, len(recipients), SES_MAX_RECIPIENTS):
         ses.send_email(
@@ -120,3 +120,13 @@ def send(report: Report, settings: EmailSettings, *, clients: Clients | None = N
                          "Text": {"Data": body_text, "Charset": "UTF-8"}},
             },
         )
+
+
+CHANNEL = Channel(name="email", summary="the report as an email through Amazon SES", send=send, schema=schema(),
+                  settings=EmailSettings.from_doc, permissions=("ses:SendEmail",))
+
+
+@hookimpl
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Email, registered through the same hook as a community channel."""
+    register(CHANNEL)

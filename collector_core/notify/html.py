@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.aws.clients import Clients, home_region
+from collector_core.channel import Channel, ChannelContext
 from collector_core.findings import RunSummary
+from collector_core.hookspecs import hookimpl
 from collector_core.notify import page
 from collector_core.notify.report import Report
-from collector_core.schema import Schema, mapping, region
+from collector_core.schema import S3_BUCKET, Schema, mapping, region
 
 #: SigV4's limit on a presigned URL's life.
 MAX_LINK_HOURS = 7 * 24
@@ -34,8 +35,7 @@ def schema() -> Schema:
     """The ``notify.html`` section."""
     return mapping(
         {
-            "bucket": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-                       "expected": "an S3 bucket name"},
+            "bucket": S3_BUCKET,
             "prefix": {"type": "string", "pattern": r"^[A-Za-z0-9!_.*'()/-]{0,512}$",
                        "expected": "an S3 key prefix such as reports/ (letters, digits and !_.*'()/-)"},
             "link_expiry_hours": {"type": "integer", "minimum": 1, "maximum": MAX_LINK_HOURS,
@@ -70,11 +70,14 @@ def object_key(settings: HtmlSettings, report: Report) -> str:
     return f"{settings.prefix}{stamp}/report-{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.html"
 
 
-def publish(report: Report, history: Sequence[RunSummary], settings: HtmlSettings, *,
-            clients: Clients | None = None) -> str:
+def send(report: Report, settings: HtmlSettings, ctx: ChannelContext) -> str:
+    """Publish the page, with the history of the latest runs, and return its link."""
+    return publish(report, ctx.history(HISTORY_RUNS), settings, ctx)
+
+
+def publish(report: Report, history: Sequence[RunSummary], settings: HtmlSettings, ctx: ChannelContext) -> str:
     """Upload the page and return a presigned link to it."""
-    clients = clients or Clients()
-    s3 = clients.client("s3", settings.region or home_region())
+    s3 = ctx.client("s3", settings.region)
     key = object_key(settings, report)
     # Written to a temporary file, not memory: a page of many findings is megabytes.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as body:
@@ -86,3 +89,14 @@ def publish(report: Report, history: Sequence[RunSummary], settings: HtmlSetting
     url: str = s3.generate_presigned_url("get_object", Params={"Bucket": settings.bucket, "Key": key},
                                          ExpiresIn=settings.link_expiry_hours * 3600)
     return url
+
+
+CHANNEL = Channel(
+    name="html", summary="the report's HTML page on S3, private, linked from the other channels", send=send,
+    schema=schema(), settings=HtmlSettings.from_doc, permissions=("s3:PutObject", "s3:GetObject"), links=True)
+
+
+@hookimpl
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """The HTML page, registered through the same hook as a community channel."""
+    register(CHANNEL)

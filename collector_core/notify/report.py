@@ -14,7 +14,7 @@ import os
 import pickle
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
@@ -49,6 +49,8 @@ class Entry:
     last_seen: str | None = None
     is_new: bool = False  # first seen in this run
     mute_reason: str | None = None  # the mute that leaves it out of messages, if any
+    summary: str = ""  # the collector's own one line (``line`` may be its format's instead)
+    details: Mapping[str, Any] = field(default_factory=dict)  # the collector's details, for exports
 
     @property
     def place(self) -> Place:
@@ -165,6 +167,7 @@ class Report:
     run_id: str | None
     accounts: int  # accounts the run covered (or that have state, without a run)
     run_seq: int | None = None
+    run_started: str | None = None  # when the run began (ISO-8601), which dates its exports
     sections: list[PluginSection] = field(default_factory=list)
     problems: list[AccountProblem] = field(default_factory=list)
     expired_mutes: list[Mute] = field(default_factory=list)

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector_core.aws.clients import Clients, home_region
-from collector_core.logs import get_logger
+from collector_core.aws.clients import home_region
+from collector_core.channel import Channel, ChannelContext, ChannelError
+from collector_core.hookspecs import hookimpl
 from collector_core.notify.asff import Product, asff_finding, finding_id
 from collector_core.notify.report import Entry, EntryList, PluginSection, Report
-from collector_core.plugins import Registry
 from collector_core.schema import Schema, mapping, region
 
 MAX_BATCH = 100  # findings per BatchImportFindings or BatchUpdateFindings call
@@ -50,7 +49,7 @@ class SecurityHubSettings:
         return cls(region=doc.get("region"))
 
 
-class SecurityHubError(Exception):
+class SecurityHubError(ChannelError):
     """Findings Security Hub did not take, after retries; the message counts them by error code."""
 
 
@@ -71,13 +70,13 @@ class _Outcome:
                 f"{1 + len(RETRY_DELAYS)} attempts ({codes}; first: {self.example})")
 
 
-def send(report: Report, settings: SecurityHubSettings, *, clients: Clients, registry: Registry) -> None:
+def send(report: Report, settings: SecurityHubSettings, ctx: ChannelContext) -> None:
     """Import the open findings and archive the resolved ones; SecurityHubError if some failed."""
     where = settings.region or home_region()
-    hub = clients.client("securityhub", where)
-    account = clients.client("sts", where).get_caller_identity()["Account"]
-    product = Product(account, where, clients.partition(where))
-    types = {name: registry[name].resource_type for name in registry.names()}
+    hub = ctx.client("securityhub", where)
+    account = ctx.client("sts", where).get_caller_identity()["Account"]
+    product = Product(account, where, ctx.partition(where))
+    types = {name: collector.resource_type for name, collector in ctx.collectors.items()}
 
     def asff(entry: Entry, archived_at: dt.datetime | None = None) -> dict[str, Any]:
         return asff_finding(entry, product, resource_type=types.get(entry.plugin, ""), archived_at=archived_at)
@@ -95,11 +94,13 @@ def send(report: Report, settings: SecurityHubSettings, *, clients: Clients, reg
         return {f["FindingIdentifier"]["Id"]: (f.get("ErrorCode", "Unknown"), f.get("ErrorMessage", ""))
                 for f in answer.get("UnprocessedFindings", [])}
 
-    imported = _send((asff(e) for e in entries(lambda s: s.open)), import_findings, "import")
-    archived = _send((asff(e, report.generated) for e in entries(lambda s: s.resolved)), import_findings, "archive")
+    imported = _send((asff(e) for e in entries(lambda s: s.open)), import_findings, "import", ctx.sleep)
+    archived = _send((asff(e, report.generated) for e in entries(lambda s: s.resolved)), import_findings, "archive",
+                     ctx.sleep)
     identifiers = ({"Id": finding_id(e), "ProductArn": product.arn} for e in entries(lambda s: s.resolved))
-    resolved = _send((i for i in identifiers if i["Id"] not in archived.failed_ids), resolve_findings, "resolve")
-    get_logger(channel="securityhub").info("securityhub_sent", product=product.arn, imported=imported.sent,
+    resolved = _send((i for i in identifiers if i["Id"] not in archived.failed_ids), resolve_findings, "resolve",
+                     ctx.sleep)
+    ctx.log.info("securityhub_sent", product=product.arn, imported=imported.sent,
                                            archived=archived.sent, failed=len(imported.failed_ids)
                                            + len(archived.failed_ids) + len(resolved.failed_ids))
     failures = [o.describe() for o in (imported, archived, resolved) if o.failed_ids]
@@ -107,7 +108,7 @@ def send(report: Report, settings: SecurityHubSettings, *, clients: Clients, reg
         raise SecurityHubError("; ".join(failures))
 
 
-def _send(items: Iterable[dict[str, Any]], call: Call, what: str) -> _Outcome:
+def _send(items: Iterable[dict[str, Any]], call: Call, what: str, sleep: Callable[[float], None]) -> _Outcome:
     """``call`` on batches of at most 100, resending what it failed after each delay."""
     outcome = _Outcome(what)
     for batch in _batches(items):
@@ -115,7 +116,7 @@ def _send(items: Iterable[dict[str, Any]], call: Call, what: str) -> _Outcome:
         pending, failed = batch, {}
         for delay in (0.0, *RETRY_DELAYS):
             if delay:
-                time.sleep(delay)
+                sleep(delay)
             failed = call(pending)
             pending = [f for f in pending if f["Id"] in failed]
             if not pending:
@@ -132,3 +133,20 @@ def _batches(items: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, MAX_BATCH)):
         yield batch
+
+
+CHANNEL = Channel(
+    name="securityhub",
+    summary="open findings imported into AWS Security Hub, resolved ones archived",
+    send=send,
+    schema=schema(),
+    settings=SecurityHubSettings.from_doc,
+    # exactly the calls above (sts:GetCallerIdentity needs no permission); tests/test_iam_policies.py keeps them
+    permissions=("securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"),
+)
+
+
+@hookimpl
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Security Hub, registered through the same hook as a community channel."""
+    register(CHANNEL)

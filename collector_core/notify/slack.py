@@ -6,29 +6,28 @@ those, Slack also rejects messages whose blocks hold about 13,000 characters in 
 (``msg_blocks_too_long``, reported in slackapi/bolt-js#2509), so a message stays under
 MESSAGE_CHARS. A report that does not fit is summarised (the first findings of each plugin, then
 a count) and split over several messages, never dropped. Posting is paced at about one message
-a second, Slack's rate for webhooks, and a 429 is retried after its Retry-After.
+a second, Slack's rate for webhooks, and a 429 or 5xx is retried after its Retry-After
+(collector_core/channel/http.py, shared with every webhook channel).
 
 The webhook URL is a secret: it is read from config, an environment variable, SSM or Secrets
-Manager, and never appears in a log line or an error message (only its host does).
+Manager (collector_core/channel/secrets.py), and never appears in a log line or an error message
+(only its host does).
 """
 from __future__ import annotations
 
-import email.utils
-import http.client
 import json
-import os
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.aws.clients import Clients, home_region, note_endpoint
+from collector_core.channel import Channel, ChannelContext, ChannelError
+from collector_core.channel.http import Poster, usable_url
+from collector_core.channel.secrets import SecretSource, secret_keys
+from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
-from collector_core.schema import ENV_NAME, NON_EMPTY, Schema, mapping
+from collector_core.schema import Schema, mapping
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -37,27 +36,21 @@ MESSAGE_CHARS = 12_000
 MAX_LINES_PER_PLUGIN = 40  # open findings listed per plugin before "and N more"
 MAX_RESOLVED_PER_PLUGIN = 10
 MAX_PROBLEMS = 20
-MAX_RETRY_AFTER = 60.0  # seconds; a Lambda has to finish some time
 Block = dict[str, Any]
 
-
-WEBHOOK_KEYS = ("webhook_url", "webhook_url_env", "webhook_url_ssm", "webhook_url_secret")
+#: A webhook URL written in the config (the other sources hold one too, and are checked when read).
+WEBHOOK_URL: Schema = {"type": "string", "pattern": r"^https?://\S+$", "expected": "an https:// webhook URL"}
+_WEBHOOK, _ONE_OF = secret_keys("webhook_url", WEBHOOK_URL)
+WEBHOOK_KEYS = tuple(_WEBHOOK)
 #: The ``notify.slack`` section. The webhook URL is a secret: errors never show its value.
 SCHEMA: Schema = mapping(
     {
-        "webhook_url": {"type": "string", "pattern": r"^https?://\S+$", "secret": True,
-                        "expected": "an https:// webhook URL"},
-        "webhook_url_env": ENV_NAME,
-        # SSM reserves names beginning with aws or ssm (in any case): none can hold a webhook.
-        "webhook_url_ssm": {"type": "string", "pattern": r"^(?!/?(?i:aws|ssm))[A-Za-z0-9_.\-/]{1,2048}$",
-                            "expected": "an SSM parameter name (a SecureString) not beginning with aws or ssm, "
-                                        "which SSM reserves"},
-        "webhook_url_secret": {**NON_EMPTY, "expected": "a Secrets Manager secret name or ARN"},
+        **_WEBHOOK,
         "max_findings_per_plugin": {"type": "integer", "minimum": 1, "maximum": 1000,
                                     "expected": "a whole number, 1 to 1000"},
     },
     f"a mapping with exactly one of {', '.join(WEBHOOK_KEYS)}",
-    oneOf=[{"required": [key]} for key in WEBHOOK_KEYS],
+    oneOf=_ONE_OF,
     secret=True,
 )
 
@@ -81,8 +74,14 @@ class SlackSettings:
         """The validated section."""
         return cls(**doc)
 
+    @property
+    def source(self) -> SecretSource:
+        """Where the webhook URL comes from."""
+        return SecretSource("webhook_url", self.webhook_url, self.webhook_url_env, self.webhook_url_ssm,
+                            self.webhook_url_secret)
 
-class SlackError(Exception):
+
+class SlackError(ChannelError):
     """The webhook refused or could not be reached; the message never holds the URL."""
 
 
@@ -258,65 +257,17 @@ def _pack(blocks: list[Block], headline: str) -> list[dict[str, Any]]:
 
 
 # -- sending -------------------------------------------------------------------------------
-def send(report: Report, settings: SlackSettings, *, clients: Clients | None = None, link: str | None = None) -> None:
-    """Post a report (with a link to its HTML page, if given) to the configured webhook; raise
-    SlackError if any message fails."""
-    url = webhook_url(settings, clients)
-    post(url, build_messages(report, max_lines=settings.max_findings_per_plugin, link=link))
+def send(report: Report, settings: SlackSettings, ctx: ChannelContext) -> None:
+    """Post a report (with a link to its HTML page, when one was published) to the configured
+    webhook; SlackError if any message fails."""
+    url = webhook_url(settings, ctx)
+    post(url, build_messages(report, max_lines=settings.max_findings_per_plugin, link=ctx.link),
+         sleep=ctx.sleep, clock=ctx.clock)
 
 
-def webhook_url(settings: SlackSettings, clients: Clients | None = None) -> str:
+def webhook_url(settings: SlackSettings, ctx: ChannelContext) -> str:
     """The webhook URL from config, an environment variable, SSM (SecureString) or Secrets Manager."""
-    if settings.webhook_url:
-        return _checked(settings.webhook_url, "notify.slack.webhook_url")
-    if settings.webhook_url_env:
-        name = settings.webhook_url_env
-        value = os.environ.get(name)
-        if not value:
-            raise SlackError(f"notify.slack.webhook_url_env: the environment variable {name} is not set")
-        return _checked(value, f"notify.slack.webhook_url_env: the environment variable {name}")
-    clients = clients or Clients()
-    if settings.webhook_url_ssm:
-        ssm = clients.client("ssm", home_region())
-        parameter = ssm.get_parameter(Name=settings.webhook_url_ssm, WithDecryption=True)["Parameter"]
-        return _checked(str(parameter["Value"]),
-                        f"notify.slack.webhook_url_ssm: the SSM parameter {settings.webhook_url_ssm}")
-    if settings.webhook_url_secret:
-        where = f"notify.slack.webhook_url_secret: the secret {settings.webhook_url_secret}"
-        secrets = clients.client("secretsmanager", home_region())
-        value = str(secrets.get_secret_value(SecretId=settings.webhook_url_secret)["SecretString"]).strip()
-        if value.startswith("{"):  # a JSON secret: {"webhook_url": "..."}
-            try:
-                data = json.loads(value)
-            except ValueError:
-                raise SlackError(f"{where} begins with '{{' but is not JSON") from None
-            value = str(data.get("webhook_url") or data.get("url") or "") if isinstance(data, dict) else ""
-        if not value:
-            raise SlackError(f"{where} holds no webhook_url")
-        return _checked(value, where)
-    raise SlackError("notify.slack: no webhook configured")
-
-
-def _checked(url: str, where: str) -> str:
-    """The URL if it is an http(s) URL with a host; else SlackError saying where, never what."""
-    url = url.strip()
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 (a malformed port raises here, not when posting)
-        usable = parts.scheme in ("https", "http") and bool(parts.hostname)
-    except ValueError:
-        usable = False
-    if not usable:
-        raise SlackError(f"{where} does not hold a valid https:// webhook URL (its value is a secret and is not shown)")
-    return url
-
-
-def _host(url: str) -> str:
-    """The URL's host, the most of a webhook URL a message may show."""
-    try:
-        return urllib.parse.urlsplit(url).hostname or "?"
-    except ValueError:
-        return "?"
+    return settings.source.read(ctx, aliases=("url",), check=usable_url, what="a valid https:// webhook URL")
 
 
 def post(
@@ -327,74 +278,27 @@ def post(
     max_attempts: int = 5,
     min_interval: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
 ) -> None:
-    """Post each message in order, paced, retrying 429 (after Retry-After), 5xx and network errors."""
-    last = 0.0
+    """Post each message in order, paced, retrying 429 and 5xx (after Retry-After) and network errors."""
+    poster = Poster(url, what="the Slack webhook", error=SlackError, min_interval=min_interval,
+                    max_attempts=max_attempts, timeout=timeout, sleep=sleep, clock=clock)
     for message in messages:
-        wait = min_interval - (time.monotonic() - last)
-        if last and wait > 0:
-            sleep(wait)
-        _post_one(url, json.dumps(message).encode(), timeout, max_attempts, sleep)
-        last = time.monotonic()
+        poster.post(json.dumps(message).encode())
 
 
-def _post_one(url: str, body: bytes, timeout: float, max_attempts: int,
-              sleep: Callable[[float], None]) -> None:
-    host = _host(url)
-    note_endpoint(f"the Slack webhook at {host}")  # what a command given up on was waiting for
-    for attempt in range(1, max_attempts + 1):
-        try:
-            request = urllib.request.Request(url, data=body, method="POST",
-                                             headers={"Content-Type": "application/json; charset=utf-8"})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
-                return
-        except urllib.error.HTTPError as exc:
-            detail = _without(url, exc.read(300).decode("utf-8", "replace").strip())
-            if attempt < max_attempts and exc.code == 429:
-                sleep(retry_after(exc.headers.get("Retry-After")))
-                continue
-            if attempt < max_attempts and exc.code >= 500:
-                sleep(min(8.0, 0.5 * 2**attempt))
-                continue
-            raise SlackError(f"the Slack webhook at {host} answered HTTP {exc.code}: "
-                             f"{detail or exc.reason} (attempt {attempt} of {max_attempts})") from None
-        except (ValueError, http.client.InvalidURL):  # urllib's "unknown url type" and InvalidURL quote it
-            raise _malformed(host) from None
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            reason = _without(url, str(getattr(exc, "reason", exc)))
-            if attempt < max_attempts:
-                sleep(min(8.0, 0.5 * 2**attempt))
-                continue
-            raise SlackError(f"cannot reach the Slack webhook at {host}: {reason} "
-                             f"(after {max_attempts} attempts)") from None
+CHANNEL = Channel(
+    name="slack",
+    summary="the report as Block Kit messages to a Slack incoming webhook",
+    send=send,
+    schema=SCHEMA,
+    settings=SlackSettings.from_doc,
+    # only when the webhook URL is kept in SSM or Secrets Manager (under the deployment's secretsPrefix)
+    permissions=("ssm:GetParameter", "secretsmanager:GetSecretValue"),
+)
 
 
-def _malformed(host: str) -> SlackError:
-    return SlackError(f"the Slack webhook URL for {host} is malformed (its value is a secret and is not shown)")
-
-
-def _without(url: str, text: str) -> str:
-    """``text`` with the URL and its path (the secret part) cut out, should a server echo them."""
-    try:
-        path = urllib.parse.urlsplit(url).path
-    except ValueError:
-        path = ""
-    for secret in (url, path):
-        if len(secret) > 1:
-            text = text.replace(secret, "…")
-    return text
-
-
-def retry_after(value: str | None) -> float:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), within MAX_RETRY_AFTER."""
-    if not value:
-        return 1.0
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            seconds = 1.0
-    return max(0.0, min(MAX_RETRY_AFTER, seconds))
+@hookimpl
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Slack, registered through the same hook as a community channel."""
+    register(CHANNEL)

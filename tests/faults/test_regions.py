@@ -72,7 +72,8 @@ def test_failing_regions_are_recorded_by_name_and_the_rest_lands(
     assert f"{len(faults.org.accounts)} partial" in summary
 
     out = io.StringIO()
-    sent = notify(NotifySettings(stdout=True), mutes=(), registry=faults.registry, clients=faults.clients(),
+    printed = NotifySettings.from_doc({"stdout": True}, faults.registry)
+    sent = notify(printed, mutes=(), registry=faults.registry, clients=faults.clients(),
                   store=Store(config.table, direct_client("dynamodb", faults.org.endpoint)),
                   run_seq=second.run_seq, out=out)
     report = out.getvalue()

@@ -151,11 +151,10 @@ def config_with(notify: dict[str, Any] | None = None, mute: list[dict[str, Any]]
     return parse_config(doc, "test.yaml", load_plugins())
 
 
-def channels(*, stdout: bool = False, slack: dict[str, Any] | None = None,
-             email: dict[str, Any] | None = None) -> NotifySettings:
-    """Notify settings from the config's shape of them."""
-    return NotifySettings.from_doc({"stdout": stdout, **({"slack": slack} if slack else {}),
-                                    **({"email": email} if email else {})})
+def channels(*, stdout: bool = False, **sections: Any) -> NotifySettings:
+    """Notify settings from the config's shape of them (``slack={...}``, ``securityhub={}``...)."""
+    return NotifySettings.from_doc({"stdout": stdout, **{k: v for k, v in sections.items() if v is not None}},
+                                   load_plugins())
 
 
 def page_data(page: str) -> Any:

@@ -2,6 +2,8 @@
 plain-text part goes with it."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -11,6 +13,7 @@ from moto.ses.models import ses_backends
 from notify_helpers import NOW, PROD, account_run, channels, finding, run_record, table_with
 
 from collector_core.aws.clients import Clients
+from collector_core.cli import main
 from collector_core.notify.channels import notify
 from collector_core.plugins import load_plugins
 
@@ -78,3 +81,20 @@ def test_many_recipients_go_in_batches_sess_limit_allows(mocked_aws: None, count
     messages = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
     assert [len(m.destinations["ToAddresses"]) for m in messages] == [50, 50, 20]
     assert sum((m.destinations["ToAddresses"] for m in messages), []) == recipients
+
+
+def test_email_on_the_command_line_replaces_the_configured_channels_and_recipients(
+    mocked_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress=SETTINGS["sender"])
+    table_with(items())
+    config = tmp_path / "config.yaml"
+    config.write_text(f"table: notify-test\naccounts: [{{id: '{PROD.id}'}}]\n"
+                      f"notify: {{stdout: true, email: {json.dumps(SETTINGS)}}}\n")
+
+    assert main(["notify", "--config", str(config), "--email", "oncall@example.com"]) == 0
+
+    (message,) = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages  # the configured region
+    assert message.source == SETTINGS["sender"]
+    assert message.destinations["ToAddresses"] == ["oncall@example.com"]
+    assert capsys.readouterr().out == ""  # the flag replaces the configured channels, stdout too

@@ -32,7 +32,7 @@ def settings(webhook: str, **html: Any) -> NotifySettings:
         "html": {"bucket": BUCKET, "prefix": "reports/", **html},
         "slack": {"webhook_url": webhook},
         "email": {"sender": SENDER, "recipients": ["ops@example.com"]},
-    })
+    }, load_plugins())
 
 
 def aws() -> tuple[Any, Any]:
@@ -97,7 +97,7 @@ def test_a_page_that_cannot_be_uploaded_is_a_failure_and_the_others_still_go_wit
 ) -> None:
     _, store = aws()
     missing = NotifySettings.from_doc({"html": {"bucket": "no-such-bucket"},
-                                       "slack": {"webhook_url": http_listener.url}})
+                                       "slack": {"webhook_url": http_listener.url}}, load_plugins())
 
     result = notify(missing, mutes=(), registry=load_plugins(), store=store, clients=Clients(), now=NOW)
 

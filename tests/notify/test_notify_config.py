@@ -10,15 +10,17 @@ from collector_core.config.load import parse_config
 from collector_core.notify.channels import NotifySettings
 from collector_core.plugins import load_plugins
 
+#: Every built-in channel: the notify section's keys besides on_run_complete.
+CHANNELS = "email, html, s3, securityhub, slack, stdout, teams, webhook"
 ONE_OF = ("expected a mapping with exactly one of "
           "webhook_url, webhook_url_env, webhook_url_ssm, webhook_url_secret")
 
 
 @pytest.mark.parametrize(("notify", "message"), [
-    ("yes", "notify: expected a mapping with slack, email, securityhub, html, stdout and on_run_complete, got the "
-            "string 'yes'"),
-    ({"teams": {}},
-     "notify.teams: unknown key 'teams'; expected one of: email, html, on_run_complete, securityhub, slack, stdout"),
+    ("yes", f"notify: expected a mapping of channels ({CHANNELS}) and on_run_complete, got the string 'yes'"),
+    ({"pagerduty": {}},
+     "notify.pagerduty: unknown key 'pagerduty'; expected one of: email, html, on_run_complete, s3, securityhub, "
+     "slack, stdout, teams, webhook"),
     ({"on_run_complete": "yes"}, "notify.on_run_complete: expected true or false, got the string 'yes'"),
     ({"stdout": 1}, "notify.stdout: expected true or false, got the number 1"),
     ({"slack": {}}, f"notify.slack: {ONE_OF}"),
@@ -82,13 +84,32 @@ def test_a_full_notify_section_is_accepted() -> None:
                        "region": "eu-west-1"}}
     doc = {"accounts": [{"id": "111111111111"}], "notify": notify}
     config = parse_config(doc, "conf.yaml", load_plugins())
-    assert config.notify == NotifySettings.from_doc(notify)
-    assert config.notify.securityhub and config.notify.securityhub.region == "eu-central-1"
+    assert config.notify == NotifySettings.from_doc(notify, load_plugins())
+    assert config.notify.names == ["html", "slack", "email", "securityhub"]  # the page first, for the links
+    hub = config.notify.get("securityhub")
+    assert hub and hub.settings.region == "eu-central-1" and hub.where == "notify.securityhub"
 
 
 def test_an_empty_securityhub_section_turns_the_channel_on_alone() -> None:
     doc = {"accounts": [{"id": "111111111111"}], "notify": {"securityhub": {}}}
     settings = parse_config(doc, "conf.yaml", load_plugins()).notify
 
-    assert settings.securityhub is not None and settings.securityhub.region is None
-    assert not settings.prints  # like Slack or email, it replaces printing the report
+    hub = settings.get("securityhub")
+    assert hub is not None and hub.settings.region is None
+    assert settings.names == ["securityhub"]  # like Slack or email, it replaces printing the report
+
+
+@pytest.mark.parametrize(("notify", "sent"), [
+    ({}, ["stdout"]),  # no notify section: the report is printed
+    ({"on_run_complete": True}, ["stdout"]),
+    ({"stdout": False}, []),
+    ({"slack": {"webhook_url_env": "A"}}, ["slack"]),
+    ({"slack": {"webhook_url_env": "A"}, "stdout": True}, ["slack", "stdout"]),
+    ({"s3": {"bucket": "lake"}, "html": {"bucket": "pages"}}, ["html", "s3"]),  # the page first, for the links
+])
+def test_which_channels_a_notify_section_turns_on(notify: dict[str, Any], sent: list[str]) -> None:
+    doc = {"accounts": [{"id": "111111111111"}], **({"notify": notify} if notify else {})}
+    settings = parse_config(doc, "conf.yaml", load_plugins()).notify
+
+    assert settings.names == sent
+    assert settings.on_run_complete == bool(notify)

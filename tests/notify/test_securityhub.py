@@ -26,17 +26,13 @@ from collector_core.notify.channels import NotifySettings, notify
 from collector_core.notify.report import Entry
 from collector_core.plugins import load_plugins
 from collector_core.store import Store
+from collector_core.testing import FakeClock
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
 COLLECTOR_ACCOUNT = "123456789012"  # what moto's STS says the test credentials belong to
 PRODUCT_ARN = f"arn:aws:securityhub:{REGION}:{COLLECTOR_ACCOUNT}:product/{COLLECTOR_ACCOUNT}/default"
 LATER = NOW.replace(year=2100)  # findings written "now" by the real clock would have expired
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(securityhub, "RETRY_DELAYS", (0.0, 0.0))
 
 
 class Hub:
@@ -68,10 +64,11 @@ def clients(server_env: str) -> Iterator[Clients]:
     yield Clients()
 
 
-def send(store: Store, clients: Clients, run_seq: int | None = None) -> Any:
-    settings = NotifySettings(securityhub=securityhub.SecurityHubSettings())
+def send(store: Store, clients: Clients, run_seq: int | None = None, time: FakeClock | None = None) -> Any:
+    settings = NotifySettings.from_doc({"securityhub": {}}, load_plugins())
+    time = time or FakeClock()
     return notify(settings, mutes=(), registry=load_plugins(), store=store, clients=clients, run_seq=run_seq,
-                  now=LATER)
+                  now=LATER, sleep=time.sleep, clock=time.clock)
 
 
 FIRST_RUN = [
@@ -184,9 +181,11 @@ def test_a_finding_refused_every_time_is_reported_and_the_others_go_in(clients: 
     hub = Hub(clients)
     refuse(hub, "/vol-gone", times=99)
     store = table_with(FIRST_RUN)
+    time = FakeClock()
 
-    result = send(store, clients)
+    result = send(store, clients, time=time)
 
+    assert time.sleeps == list(securityhub.RETRY_DELAYS)  # waited before each retry, and only then
     [(channel, error)] = result.failures
     assert channel == "securityhub"
     assert error.startswith("SecurityHubError: 1 of 4 findings failed to import after 3 attempts (InvalidInput x1; "

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import boto3
@@ -23,7 +22,9 @@ from notify_helpers import (
 
 from collector_core import logs
 from collector_core.aws.clients import Clients
+from collector_core.channel import ChannelContext, ChannelError
 from collector_core.notify.channels import notify
+from collector_core.notify.report import AccountProblem, Report
 from collector_core.notify.slack import (
     HEADER_CHARS,
     MAX_BLOCKS,
@@ -37,8 +38,15 @@ from collector_core.notify.slack import (
     send,
     webhook_url,
 )
+from collector_core.testing import FakeClock
 
 EBS, SG, IAM = "unattached_ebs", "open_security_groups", "iam_key_age"
+
+
+def context(time: FakeClock | None = None, link: str | None = None) -> ChannelContext:
+    """What the notifier hands the Slack channel; a fake clock, so no test waits."""
+    time = time or FakeClock()
+    return ChannelContext(where="notify.slack", link=link, sleep=time.sleep, clock=time.clock, clients=Clients())
 
 
 def small_items() -> list[Any]:
@@ -76,7 +84,7 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
     http_listener: Listener,
 ) -> None:
     report = report_of(small_items(), now=NOW)
-    send(report, SlackSettings(webhook_url=http_listener.url))
+    send(report, SlackSettings(webhook_url=http_listener.url), context())
 
     (request,) = http_listener.received
     assert request.path == "/services/T000/B000/SECRETPART"
@@ -92,11 +100,11 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
 
 
 def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
-    http_listener.responses.append((429, {"Retry-After": "1"}, "rate_limited"))
-    started = time.monotonic()
-    send(report_of(small_items(), now=NOW), SlackSettings(webhook_url=http_listener.url))
+    http_listener.responses.append((429, {"Retry-After": "9"}, "rate_limited"))
+    time = FakeClock()
+    send(report_of(small_items(), now=NOW), SlackSettings(webhook_url=http_listener.url), context(time))
 
-    assert time.monotonic() - started >= 1.0
+    assert time.sleeps == [9.0]  # what Slack asked for, not a backoff of our own
     first, second = http_listener.received
     assert first.body == second.body
 
@@ -104,7 +112,7 @@ def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None
 def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_listener: Listener) -> None:
     report = report_of(big_items(per_plugin=150), now=NOW)
     messages = build_messages(report, max_lines=1000)  # list everything: forces several messages
-    post(http_listener.url, messages, min_interval=0)
+    post(http_listener.url, messages, min_interval=0, sleep=FakeClock().sleep)
 
     received = [r.json() for r in http_listener.received]
     assert received == messages and len(received) > 2
@@ -123,7 +131,7 @@ def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_lis
 
 def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listener) -> None:
     report = report_of(big_items(per_plugin=150), now=NOW)
-    send(report, SlackSettings(webhook_url=http_listener.url, max_findings_per_plugin=20))
+    send(report, SlackSettings(webhook_url=http_listener.url, max_findings_per_plugin=20), context())
 
     text = "\n".join(all_text(r.json()) for r in http_listener.received)
     for plugin in (EBS, SG, IAM):
@@ -132,10 +140,25 @@ def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listene
 
 
 def test_messages_are_paced_about_one_a_second(http_listener: Listener) -> None:
-    started = time.monotonic()
-    post(http_listener.url, [{"text": "one"}, {"text": "two"}])
-    assert len(http_listener.received) == 2
-    assert time.monotonic() - started >= 1.0
+    time = FakeClock()
+    post(http_listener.url, [{"text": "one"}, {"text": "two"}, {"text": "three"}], sleep=time.sleep, clock=time.clock)
+    assert len(http_listener.received) == 3
+    assert time.sleeps == [1.0, 1.0]
+
+
+def test_a_line_longer_than_a_section_is_cut_to_slacks_limit_and_marked() -> None:
+    detail = "AccessDenied " * 400  # one account's problem line, far past 3000 characters
+    report = Report(generated=NOW, run_id="r1", accounts=1,
+                    problems=[AccountProblem(PROD.id, PROD.name, "failed", detail)])
+
+    (message,) = build_messages(report)
+
+    blocks = [b for b in message["blocks"] if b["type"] == "rich_text"]
+    assert all(block_chars(b) <= SECTION_CHARS for b in blocks)
+    (cut,) = [b for b in blocks if "AccessDenied" in str(b)]
+    last = cut["elements"][0]["elements"][-1]["text"]
+    assert last.endswith("…") and f" {PROD.name}: failed, {detail}".startswith(last[:-1])  # cut, and marked
+    assert block_chars(cut) == SECTION_CHARS  # cut at the limit, not short of it
 
 
 def test_a_webhook_error_is_reported_without_the_url_and_other_channels_still_deliver(
@@ -171,7 +194,7 @@ def test_a_webhook_answer_that_echoes_the_url_is_reported_without_it(http_listen
 def test_an_unreachable_webhook_is_an_error_after_retries() -> None:
     expected = r"cannot reach the Slack webhook at 127.0.0.1: .* \(after 2 attempts\)"
     with pytest.raises(SlackError, match=expected):
-        post("http://127.0.0.1:9/services/T/B/SECRET", [{"text": "x"}], max_attempts=2, sleep=lambda s: None)
+        post("http://127.0.0.1:9/services/T/B/SECRET", [{"text": "x"}], max_attempts=2, sleep=FakeClock().sleep)
 
 
 def test_the_webhook_url_comes_from_env_ssm_or_secrets_manager(
@@ -185,13 +208,19 @@ def test_the_webhook_url_comes_from_env_ssm_or_secrets_manager(
     secrets.create_secret(Name="plain", SecretString="https://hooks.slack.com/services/plain")
     secrets.create_secret(Name="json", SecretString='{"webhook_url": "https://hooks.slack.com/services/json"}')
 
-    clients = Clients()
-    assert webhook_url(SlackSettings(webhook_url_env="SLACK_URL"), clients).endswith("/env")
-    assert webhook_url(SlackSettings(webhook_url_ssm="/collector/slack"), clients).endswith("/ssm")
-    assert webhook_url(SlackSettings(webhook_url_secret="plain"), clients).endswith("/plain")
-    assert webhook_url(SlackSettings(webhook_url_secret="json"), clients).endswith("/json")
-    with pytest.raises(SlackError, match="environment variable MISSING_URL is not set"):
-        webhook_url(SlackSettings(webhook_url_env="MISSING_URL"), clients)
+    ctx = context()
+    assert webhook_url(SlackSettings(webhook_url_env="SLACK_URL"), ctx).endswith("/env")
+    assert webhook_url(SlackSettings(webhook_url_ssm="/collector/slack"), ctx).endswith("/ssm")
+    assert webhook_url(SlackSettings(webhook_url_secret="plain"), ctx).endswith("/plain")
+    assert webhook_url(SlackSettings(webhook_url_secret="json"), ctx).endswith("/json")
+    with pytest.raises(ChannelError, match="notify.slack.webhook_url_env: the environment variable MISSING_URL "
+                                           "is not set"):
+        webhook_url(SlackSettings(webhook_url_env="MISSING_URL"), ctx)
+    secrets.create_secret(Name="not-a-url", SecretString="hunter2-SECRETPART")
+    with pytest.raises(ChannelError) as raised:
+        webhook_url(SlackSettings(webhook_url_secret="not-a-url"), ctx)
+    assert str(raised.value) == ("notify.slack.webhook_url_secret: the secret not-a-url does not hold a valid "
+                                 "https:// webhook URL (its value is a secret and is not shown)")
 
 
 def _registry() -> Any:

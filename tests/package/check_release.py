@@ -7,8 +7,9 @@
    nothing failed) and `demo` (exit 0) run as a user would run them.
 3. `aws-collector deploy-init` writes a deploy project from what the wheel installed (no checkout
    to read from): the release's serverless.yml and deploy tools, byte for byte.
-4. `aws-collector new-plugin` writes a plugin; it is installed with its `test` extra into the same
-   environment, its own tests pass with that environment's pytest, and `plugins` lists it.
+4. `aws-collector new-plugin` writes a plugin, and `new-plugin --channel` a report channel; each is
+   installed with its `test` extra into the same environment, its own tests pass with that
+   environment's pytest, and `plugins` lists it.
 
 `tox -e package` runs it with build and twine installed. It reaches nothing but the package
 registry, and removes everything it made when it ends.
@@ -31,8 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Where setup.cfg's [options.data_files] put the deployment files deploy-init writes.
 DEPLOY_DATA = "share/aws-collector/deploy-project"
 BUILT_INS = {"unattached_ebs", "iam_key_age", "open_security_groups"}
+BUILT_IN_CHANNELS = {"stdout", "slack", "email", "securityhub", "html", "webhook", "teams", "s3"}
 #: The plugin new-plugin writes: distribution aws-collector-release-check, collector release_check.
 PLUGIN, PLUGIN_DISTRIBUTION, PLUGIN_COLLECTOR = "release-check", "aws-collector-release-check", "release_check"
+#: The channel new-plugin --channel writes.
+CHANNEL, CHANNEL_DISTRIBUTION, CHANNEL_NAME = "release-channel", "aws-collector-release-channel", "release_channel"
 
 
 class ReleaseCheckFailed(Exception):
@@ -73,15 +77,18 @@ def build(dist: Path, work: Path) -> tuple[Path, Path]:
     expect(any(re.fullmatch(r"aws_collector-[^/]+\.dist-info/licenses/LICENSE", n) for n in names),
            f"{wheel.name} carries no LICENSE")
     expect("aws_collector_plugins/template/setup.cfg" in names, f"{wheel.name} carries no plugin template")
+    expect("aws_collector_plugins/channel_template/setup.cfg" in names, f"{wheel.name} carries no channel template")
+    expect("collector_core/notify/schemas/webhook-report-v1.json" in names,
+           f"{wheel.name} carries no webhook report schema")
     return sdist, wheel
 
 
-def installed_plugins(venv: Path, work: Path) -> dict[str, Any]:
-    """`aws-collector plugins --json` from the fresh environment."""
+def installed_plugins(venv: Path, work: Path, kind: str = "collectors") -> dict[str, Any]:
+    """`aws-collector plugins --json` from the fresh environment: each collector's (or channel's) plugin."""
     listing: dict[str, Any] = json.loads(run(venv / "bin" / "aws-collector", "plugins", "--json", cwd=work,
                                              capture=True))
     expect(listing["failed"] == [], f"plugins failed to load: {listing['failed']}")
-    return {c["name"]: p for p in listing["plugins"] for c in p["collectors"]}
+    return {c["name"]: p for p in listing["plugins"] for c in p[kind]}
 
 
 def check_installed(venv: Path, wheel: Path, work: Path) -> None:
@@ -95,6 +102,8 @@ def check_installed(venv: Path, wheel: Path, work: Path) -> None:
     expect(Path(where.strip()).is_relative_to(venv), f"collector_core came from {where.strip()}, not the wheel")
     collectors = installed_plugins(venv, work)
     expect(set(collectors) >= BUILT_INS, f"the built-in collectors are not all listed: {sorted(collectors)}")
+    channels = installed_plugins(venv, work, "channels")
+    expect(set(channels) >= BUILT_IN_CHANNELS, f"the built-in channels are not all listed: {sorted(channels)}")
     run(aws_collector, "plugins", cwd=work)
     run(aws_collector, "demo", cwd=work)
 
@@ -126,6 +135,18 @@ def check_new_plugin(venv: Path, work: Path) -> None:
            f"{PLUGIN_COLLECTOR} is listed under {collectors[PLUGIN_COLLECTOR]['distribution']}")
 
 
+def check_new_channel(venv: Path, work: Path) -> None:
+    """A channel from new-plugin --channel installs next to the wheel, passes its own tests, and is listed."""
+    plugin = work / CHANNEL_DISTRIBUTION
+    run(venv / "bin" / "aws-collector", "new-plugin", CHANNEL, "--channel", "--dir", plugin, cwd=work)
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "-e", f"{plugin}[test]", cwd=work)
+    run(venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plugin)
+    channels = installed_plugins(venv, work, "channels")
+    expect(CHANNEL_NAME in channels, f"{CHANNEL_NAME} is not listed: {sorted(channels)}")
+    expect(channels[CHANNEL_NAME]["distribution"] == CHANNEL_DISTRIBUTION,
+           f"{CHANNEL_NAME} is listed under {channels[CHANNEL_NAME]['distribution']}")
+
+
 def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="aws-collector-release-") as tmp:
@@ -138,11 +159,12 @@ def main() -> int:
             check_installed(venv, wheel, work)
             check_deploy_init(venv, work)
             check_new_plugin(venv, work)
+            check_new_channel(venv, work)
         except ReleaseCheckFailed as exc:
             print(f"\nrelease check FAILED: {exc}", file=sys.stderr)
             return 1
     print(f"\nrelease check passed in {time.monotonic() - started:.0f} s: {wheel.name} installs and works "
-          "outside the source tree, and so does a plugin from new-plugin")
+          "outside the source tree, and so do a plugin and a channel from new-plugin")
     return 0
 
 

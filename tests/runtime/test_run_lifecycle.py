@@ -19,7 +19,7 @@ from collector_core.collector import Account, Collector, Finding, Scope
 from collector_core.config.load import parse_config
 from collector_core.findings import current_findings
 from collector_core.notify.channels import NotifySettings, notify_run_complete
-from collector_core.plugins import PluginSpec, Registry
+from collector_core.plugins import PluginSpec, Registry, load_plugins
 from collector_core.runtime import director
 from collector_core.runtime.completion import close_overdue
 from collector_core.runtime.director import RunResult
@@ -82,7 +82,8 @@ class Harness:
 
     def report(self, run_seq: int, now: dt.datetime | None = None) -> None:
         out = io.StringIO()
-        notify_run_complete(run_seq, NotifySettings(stdout=True), mutes=(), registry=self.registry,
+        printed = NotifySettings.from_doc({"stdout": True}, load_plugins())
+        notify_run_complete(run_seq, printed, mutes=(), registry=self.registry,
                             store=self.store, clients=self.clients, out=out, now=now)
         if out.getvalue():
             self.reports.append(out.getvalue())
