@@ -13,7 +13,7 @@ from collector_core.collector import (
 from collector_core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
 #: This release; setup.cfg reads it from here, so it is written in one place.
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "PLUGIN_API_VERSION",
