@@ -38,7 +38,7 @@ def test_deploy_init_writes_a_project_deploying_the_release(tmp_path: Path, caps
     assert pins and all(pin in requirements for pin in pins)  # the versions the release was tested with
     assert (project / "deploy" / ".npmrc").exists() and (project / ".gitignore").exists()
     skeleton = load_config(str(project / "config.yaml"), load_plugins())  # a config skeleton that validates
-    assert skeleton.organization.enabled and skeleton.notify.email is not None
+    assert skeleton.organization.enabled and skeleton.notify.get("email") is not None
 
     # Once the team has made it theirs, a second deploy-init refuses; --force renews the rest.
     (project / "config.yaml").write_text("accounts: [{id: '111111111111'}]\n")
