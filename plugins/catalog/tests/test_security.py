@@ -4,7 +4,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_collector_catalog import cloudtrail_not_logging, guardduty_disabled, public_s3_buckets, root_access_keys
+from aws_collector_catalog import (
+    cloudtrail_not_logging,
+    guardduty_disabled,
+    iam_users_without_mfa,
+    public_s3_buckets,
+    root_access_keys,
+)
 from catalog_aws import Pages
 
 from collector_core.testing import run_collector
@@ -137,3 +143,20 @@ def test_a_region_without_an_enabled_detector_is_reported(aws_server: str, colle
     assert (found.resource_id, found.severity) == ("eu-west-1", "medium") and "no detector" in found.summary
     [found] = run_collector(guardduty_disabled.COLLECTOR, suspended)
     assert "suspended" in found.summary
+
+
+def test_console_users_without_mfa_are_reported(aws_server: str, collector_context: Any) -> None:
+    ctx = collector_context(iam_users_without_mfa.COLLECTOR)
+    iam = ctx.client("iam")
+    for user in ("console-no-mfa", "console-with-mfa", "keys-only"):
+        iam.create_user(UserName=user)
+    for user in ("console-no-mfa", "console-with-mfa"):
+        iam.create_login_profile(UserName=user, Password="Correct-horse-battery-9")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="phone")["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName="console-with-mfa", SerialNumber=device, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+
+    found = list(iam_users_without_mfa.collect(ctx, sleep=lambda _: None))
+
+    assert [f.resource_id for f in found] == ["console-no-mfa"]
+    assert found[0].severity == "medium" and "add an MFA device" in found[0].summary
