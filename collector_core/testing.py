@@ -9,7 +9,8 @@ Installing aws-collector makes these fixtures available in any pytest run:
 - ``channel_context``: a factory for the ``ctx`` a report channel's ``send`` receives.
 
 ``run_collector(collector, ctx)`` runs a collector and returns its findings as the runtime stores
-them, failing on any the runtime would drop. ``make_report(open=[...], resolved=[...])`` builds
+them, failing on any the runtime would drop. ``api_calls(client)`` records the API calls a client
+makes, so a test can count them (one DescribeVolumes per page, say). ``make_report(open=[...], resolved=[...])`` builds
 the report a channel is sent, from findings in the finding schema. ``FakeClock`` is a clock that
 moves only when something sleeps, so a channel's pacing and retries are tested without waiting.
 
@@ -131,17 +132,31 @@ def collector_context(
     return make
 
 
-def run_collector(collector: Collector, ctx: CollectorContext) -> list[Finding]:
-    """Run ``collector.collect(ctx)`` to the end: its findings as the runtime would store them."""
+def run_collector(collector: Collector, ctx: CollectorContext, **seams: Any) -> list[Finding]:
+    """Run ``collector.collect(ctx)`` to the end: its findings as the runtime would store them.
+    Keywords go to ``collect`` as they are: seams the runtime leaves at their defaults (``sleep=``)."""
     from collector_core.findings import BadFinding, normalise
 
     findings = []
-    for item in collector.collect(ctx) or ():
+    for item in collector.collect(ctx, **seams) or ():
         try:
             findings.append(normalise(item))
         except BadFinding as exc:  # the runtime would drop it; a test should fail instead
             raise AssertionError(f"collector {collector.name!r} yielded a bad finding: {exc}") from None
     return findings
+
+
+def api_calls(client: Any) -> list[str]:
+    """The operation names of every API call ``client`` makes from now on, in order (a list that
+    grows). Calls a ``Stubber`` or another ``before-call`` handler answers count too; retries do not."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    # First of the handlers, so it runs before any that answers the call in moto's or AWS's place.
+    client.meta.events.register_first("before-call.*.*", record)
+    return calls
 
 
 class FakeClock:
