@@ -2,7 +2,8 @@
 
 Installing aws-collector makes these fixtures available in any pytest run:
 
-- ``aws_credentials``: fake credentials and ``AWS_DEFAULT_REGION=us-east-1`` for one test;
+- ``aws_credentials``: fake credentials and ``AWS_DEFAULT_REGION=us-east-1`` for one test
+  (``fake_aws_environment(monkeypatch)`` sets the same for a fixture of wider scope);
 - ``mocked_aws``: moto's ``mock_aws()`` active for one test;
 - ``collector_context``: a factory for the ``ctx`` a collector receives;
 - ``register_plugin``: registers a plugin for one test, returns the resulting Registry;
@@ -45,6 +46,12 @@ RegisterPlugin = Callable[..., Registry]
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake AWS credentials and region in the environment, so no test can reach a real account."""
+    fake_aws_environment(monkeypatch)
+
+
+def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``aws_credentials`` sets, for a fixture of wider scope than a test (one that seeds moto
+    once per module, say): ``with pytest.MonkeyPatch.context() as mp: fake_aws_environment(mp)``."""
     for name in _REAL_AWS_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
