@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "faults"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))
 from proxy import FaultProxy  # noqa: E402
 
 from collector_core import handlers  # noqa: E402
