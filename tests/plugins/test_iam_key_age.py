@@ -116,7 +116,11 @@ def _check_ground_truth(findings: list[Finding], keys: dict[str, str]) -> None:
         json.dumps(finding.details, allow_nan=False)
 
 
-def test_registration(collector: Collector) -> None:
+def test_registration(register_plugin: Any) -> None:
+    registry = register_plugin(iam_key_age)
+    # The module registers this one collector, the way the runtime loads it.
+    own = [r.collector for r in registry.collectors.values() if r.plugin.value == iam_key_age.__name__]
+    (collector,) = own
     assert collector.name == "iam_key_age"
     assert collector.scope is Scope.GLOBAL
     assert collector.options == {"max_age_days": 90}

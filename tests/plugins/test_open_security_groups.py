@@ -73,7 +73,11 @@ def _make_groups(ctx: CollectorContext, cases: dict[str, Any] = CASES) -> dict[s
     return ids
 
 
-def test_registration(collector: Collector) -> None:
+def test_registration(register_plugin: Any) -> None:
+    registry = register_plugin(open_security_groups)
+    # The module registers this one collector, the way the runtime loads it.
+    own = [r.collector for r in registry.collectors.values() if r.plugin.value == open_security_groups.__name__]
+    (collector,) = own
     assert collector.name == "open_security_groups"
     assert collector.scope is Scope.REGIONAL
     assert collector.permissions == ["ec2:DescribeSecurityGroups"]

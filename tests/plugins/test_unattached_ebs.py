@@ -32,7 +32,11 @@ def _collect(collector: Collector, collector_context: Any, region: str = "us-eas
     return run_collector(collector, collector_context(collector, region=region))
 
 
-def test_registration(collector: Collector) -> None:
+def test_registration(register_plugin: Any) -> None:
+    registry = register_plugin(unattached_ebs)
+    # The module registers this one collector, the way the runtime loads it.
+    own = [r.collector for r in registry.collectors.values() if r.plugin.value == unattached_ebs.__name__]
+    (collector,) = own
     assert collector.name == "unattached_ebs"
     assert collector.scope is Scope.REGIONAL
     assert collector.permissions == ["ec2:DescribeVolumes"]
