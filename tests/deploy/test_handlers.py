@@ -262,10 +262,9 @@ def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_e
 @contextmanager
 def nothing_invokable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ids: list[str],
                       **env: str) -> Iterator[tuple[handlers.Runtime, Store]]:
-    """A fresh execution environment on in-process moto, which has no Lambda functions: every
-    Invoke fails. Config-listed accounts ``ids``; ``env`` adds to the handlers' settings."""
-    from moto import mock_aws
-
+    """A fresh execution environment on in-process moto (use inside `mocked_aws`), which has no
+    Lambda functions: every Invoke fails. Config-listed accounts ``ids``; ``env`` adds to the
+    handlers' settings."""
     config = tmp_path / "config.yaml"
     config.write_text("table: tbl\naccounts: [" + ", ".join(f'{{id: "{i}"}}' for i in ids) + "]\n")
     monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
@@ -273,15 +272,14 @@ def nothing_invokable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ids: list
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(handlers, "_runtime", None)
     monkeypatch.setattr(handlers, "_config", None)
-    with mock_aws():
-        rt = handlers.runtime()
-        store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
-        store.ensure_table()
-        yield rt, store
+    rt = handlers.runtime()
+    store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
+    store.ensure_table()
+    yield rt, store
 
 
 def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_completes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    mocked_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A failed async invoke must not leave the run waiting forever for that account."""
     with nothing_invokable(monkeypatch, tmp_path, ["111111111111", "222222222222"]) as (_, store):
@@ -292,7 +290,7 @@ def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_complet
 
 
 def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_run_completes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    mocked_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The director cannot invoke itself (say its role lacks the permission): the batch's accounts
     fail by name; a relay that cannot invoke its workers records them the same way."""

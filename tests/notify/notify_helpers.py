@@ -4,6 +4,7 @@ the table in the order of their run ids ("r0" < "r1" < "r2"), as they would had 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,17 +124,18 @@ def table_with(records: list[Any], name: str = "notify-test") -> Store:
     return store
 
 
-def report_of(records: list[Any], **options: Any) -> Any:
-    """The report of the latest run over this history (moto in-process, its own table)."""
-    from moto import mock_aws
+_report_tables = itertools.count(1)
 
+
+def report_of(records: list[Any], **options: Any) -> Any:
+    """The report of the latest run over this history (moto in-process: use inside `mocked_aws`),
+    from a table of its own."""
     from collector_core.notify.channels import report_from_table
 
-    with mock_aws():
-        store = table_with(records, name="report-test")
-        registry = options.pop("registry", None) or Registry()  # summaries, not the built-ins' own lines
-        return report_from_table(store, registry=registry, mutes=options.pop("mutes", ()),
-                                 now=options.pop("now", NOW), **options)
+    store = table_with(records, name=f"report-test-{next(_report_tables)}")
+    registry = options.pop("registry", None) or Registry()  # summaries, not the built-ins' own lines
+    return report_from_table(store, registry=registry, mutes=options.pop("mutes", ()),
+                             now=options.pop("now", NOW), **options)
 
 
 def states(store: Store) -> Iterator[AccountState]:

@@ -34,7 +34,7 @@ def two_runs(now: dt.datetime = NOW) -> list[Any]:
     ]
 
 
-def test_a_runs_summary_is_its_report_in_numbers() -> None:
+def test_a_runs_summary_is_its_report_in_numbers(mocked_aws: None) -> None:
     report = report_of(two_runs(), now=NOW)
 
     summary = history.summarise(report)
@@ -45,7 +45,7 @@ def test_a_runs_summary_is_its_report_in_numbers() -> None:
         severities={"high": 1, "medium": 2}, problems=(("222222222222", "failed"),), problem_count=1)
 
 
-def test_a_report_of_no_run_has_no_summary() -> None:
+def test_a_report_of_no_run_has_no_summary(mocked_aws: None) -> None:
     assert history.summarise(report_of([finding(PROD, "us-east-1", EBS, "vol-1", run="r1")])) is None
 
 

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from collector_core.cli import main
 from collector_core.collector import Account, Finding
@@ -20,11 +18,10 @@ ACCOUNT = Account("111111111111", "prod")
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with mock_aws():
-        store = Store("store-test", boto3.client("dynamodb", region_name="us-east-1"))
-        store.ensure_table()
-        yield store
+def store(mocked_aws: None) -> Store:
+    store = Store("store-test", boto3.client("dynamodb", region_name="us-east-1"))
+    store.ensure_table()
+    return store
 
 
 def test_details_keep_their_types_through_the_table(store: Store) -> None:
@@ -82,15 +79,14 @@ def test_a_table_written_by_0_1_is_migrated_with_its_first_seen(store: Store, tm
     assert [f["resource_id"] for f in current_findings(store.account_state(ACCOUNT.id), NOW)] == ["vol-old"]
 
 
-def test_a_table_keyed_otherwise_is_refused_before_anything_is_written() -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="pk-only", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        with pytest.raises(TableError, match=r"has the keys pk \(HASH, S\); expected pk \(HASH, S\) and sk"):
-            Store("pk-only", client).ensure_table()
-        assert client.scan(TableName="pk-only")["Count"] == 0
+def test_a_table_keyed_otherwise_is_refused_before_anything_is_written(mocked_aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="pk-only", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    with pytest.raises(TableError, match=r"has the keys pk \(HASH, S\); expected pk \(HASH, S\) and sk"):
+        Store("pk-only", client).ensure_table()
+    assert client.scan(TableName="pk-only")["Count"] == 0
 
 
 def _nested(depth: int) -> list:
@@ -118,18 +114,17 @@ def test_a_resource_id_too_long_for_the_key_is_refused_by_name() -> None:
 
 
 def test_run_refuses_a_table_of_another_layout_with_exit_2_and_writes_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="keyed-on-pk", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        config = tmp_path / "c.yaml"
-        config.write_text(f"table: keyed-on-pk\nregions: [us-east-1]\naccounts: [{{id: '{ACCOUNT.id}'}}]\n")
-        assert main(["run", "--config", str(config)]) == 2
-        err = capsys.readouterr().err
-        assert "table 'keyed-on-pk' has the keys pk (HASH, S); expected pk (HASH, S) and sk (RANGE, S)" in err
-        assert client.scan(TableName="keyed-on-pk")["Count"] == 0
+        mocked_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="keyed-on-pk", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    config = tmp_path / "c.yaml"
+    config.write_text(f"table: keyed-on-pk\nregions: [us-east-1]\naccounts: [{{id: '{ACCOUNT.id}'}}]\n")
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "table 'keyed-on-pk' has the keys pk (HASH, S); expected pk (HASH, S) and sk (RANGE, S)" in err
+    assert client.scan(TableName="keyed-on-pk")["Count"] == 0
 
 
 def test_an_accounts_findings_are_read_a_page_at_a_time_in_the_order_reports_list_them(store: Store) -> None:
