@@ -53,7 +53,15 @@ class Config:
         """The installed plugins' registry plus this config's checks: what every command runs with."""
         if not self.checks:
             return installed
-        return with_checks(installed, self.checks, self.source)
+        # One per installed registry: a warm Lambda's director and notifier plan with the same one.
+        key = id(installed)
+        if key not in self._registries:
+            self._registries[key] = (installed, with_checks(installed, self.checks, self.source))
+        return self._registries[key][1]
+
+    @functools.cached_property
+    def _registries(self) -> dict[int, tuple[Registry, Registry]]:
+        return {}  # keeps the installed registry alive with its key, so an id is never reused
 
     @functools.cached_property
     def _by_id(self) -> dict[str, AccountConfig]:
