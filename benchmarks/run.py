@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.checks import measure_checks
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
 from benchmarks.organization import measure_local_run, measure_reading, measure_report
@@ -24,7 +25,7 @@ from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
 
 #: The groups of figures, in the order they are measured (--only picks some).
-GROUPS = ("worker", "fan-out", "whole-run", "report", "local-run", "page")
+GROUPS = ("worker", "fan-out", "whole-run", "report", "local-run", "checks", "page")
 #: 17 commercial regions enabled by default in every account.
 REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
@@ -409,6 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Measuring a local run against a 16-thread script...", file=sys.stderr)
             measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
                               regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
+        if "checks" in only:
+            print("Measuring a declarative check against the same check as a plugin...", file=sys.stderr)
+            measure_checks(bench.report, middleware, regions=list(REGIONS[: args.regions]),
+                           per_region=5 if args.quick else 50, latency_ms=args.latency_ms,
+                           rounds=3 if args.quick else 15)
     if "page" in only:
         print("Measuring the HTML report: built from synthetic findings, loaded in chromium...", file=sys.stderr)
         measure_report_page(bench.report, (20_000,) if args.quick else (20_000, 100_000))

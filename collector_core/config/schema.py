@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from collector_core.checks import options as checks
 from collector_core.config.errors import shown_key
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes
@@ -62,6 +63,7 @@ def config_schema(registry: Registry) -> Schema:
                          "description": "the accounts to run; with Organizations, the names and overrides of some "
                                         "(and the management account, which runs only when listed)"},
             "plugins": plugins(False),
+            "checks": checks.SCHEMA,
             "mute": mutes.schema(registry.names()),
             "notify": channels.schema(registry),
             "metrics": sinks.schema(),

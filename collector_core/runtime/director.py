@@ -90,6 +90,7 @@ def plan_run(
 def worker_events(config: RunConfig, plans: Iterable[AccountPlan], run_id: str, run_seq: int) -> list[WorkerEvent]:
     """The event of each account's plan, with what every worker needs from the config."""
     metrics = config.metrics.to_doc()
+    checks = {check.name: check.to_doc() for check in config.checks}
     return [
         WorkerEvent(
             run_id=run_id,
@@ -103,6 +104,7 @@ def worker_events(config: RunConfig, plans: Iterable[AccountPlan], run_id: str, 
             ttl_days=config.ttl_days,
             metrics=metrics,
             scan_threads=config.scan_threads,
+            checks={name: checks[name] for name in plan.collectors if name in checks},
         )
         for plan in plans
     ]
