@@ -89,8 +89,9 @@ def _seed_table(url: str, table: str, *, findings: int, accounts: int) -> None:
     import boto3
 
     from collector_core.collector import Account, Finding
+    from collector_core.results import AccountResult, Scan
     from collector_core.store import Store
-    from collector_core.store.layout import attrs, finding_item
+    from collector_core.store.layout import finding_item
 
     client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")
     store = Store(table, client)
@@ -105,13 +106,10 @@ def _seed_table(url: str, table: str, *, findings: int, accounts: int) -> None:
                           {"size_gib": 100, "volume_type": "gp3", "tags": {"Name": f"volume {i}"}})
         items.append(finding_item(finding, plugin="unattached_ebs", account=account, region="us-east-1",
                                   run_id="bench-read", attempt=1, now=now, ttl_days=7, first_seen=None))
-    for start in range(0, len(items), 25):
-        client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": attrs(item)}}
-                                                      for item in items[start : start + 25]]})
+    store.put_batch(items)
     for i, account_id in enumerate(ids):
-        result = {"run_id": "bench-read", "run_seq": run.run_seq, "account": {"id": account_id, "name": f"acct-{i}"},
-                  "attempt": 1, "attempt_end": 2, "scans": [["us-east-1", "unattached_ebs", 0, 1, 0.1, True]],
-                  "errors": [], "error_counts": {}, "complete": True, "status": "ok"}
+        result = AccountResult("bench-read", Account(account_id, f"acct-{i}"), run.run_seq, attempt=1, attempt_end=2,
+                               scans=[Scan("us-east-1", "unattached_ebs", 0, 1, 0.1, True)])
         store.record_attempt(result, collectors=["unattached_ebs"], now=now, ttl_days=7)
 
 

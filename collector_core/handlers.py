@@ -22,12 +22,12 @@ from collector_core.errors import describe
 from collector_core.metrics import heartbeat
 from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
+from collector_core.results import AccountResult
 from collector_core.runtime import director as director_
 from collector_core.runtime.completion import close_overdue, failed_invocation, record_lost
 from collector_core.runtime.events import EventError, WorkerEvent, relayed_events, requested_subset
 from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async
 from collector_core.runtime.planning import SubsetError
-from collector_core.runtime.results import AccountResult
 from collector_core.runtime.worker import run_account
 from collector_core.store import Store
 

@@ -190,7 +190,7 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
 
     def fake_run_account(event: WorkerEvent, *, deadline: float, **_: Any) -> Any:
         seen["left"] = deadline - time.monotonic()
-        from collector_core.runtime.results import AccountResult
+        from collector_core.results import AccountResult
 
         return AccountResult(run_id=event.run_id, account=event.account)
 
