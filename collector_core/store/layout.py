@@ -87,6 +87,18 @@ def finding_place(sk: str) -> tuple[str, str, str]:
 
 
 ATTEMPTS_PREFIX = "R#"  # an account's attempts and their sightings, in the order of attempts
+_PARTS = "#S#"
+
+
+def attempt_of(sk: str) -> str:
+    """The sort key of the attempt an item of an account's attempts belongs to (itself, or the
+    attempt whose sightings it holds a part of)."""
+    return sk.split(_PARTS)[0]
+
+
+def is_legacy_finding(item: Mapping[str, Any]) -> bool:
+    """Whether a finding item is keyed as 0.1 keyed them (``<account>#<region>``), not by account."""
+    return not str(item["pk"]).startswith(account_pk(""))
 
 
 def counter_key(pk: str) -> dict[str, Any]:
@@ -101,7 +113,7 @@ def done_key(account_id: str, run_seq: int) -> dict[str, Any]:
 
 def done_account(pk: str) -> str:
     """The account a done marker (or anything in an account's partition) is about."""
-    return pk.removeprefix("A#")
+    return pk.removeprefix(account_pk(""))
 
 
 def run_key(run_seq: int) -> dict[str, Any]:
@@ -176,7 +188,7 @@ def needs_refresh(stored_ttl: int, now: dt.datetime, ttl_days: int) -> bool:
 
 def done_marker(account_id: str, run_seq: int, now: dt.datetime, ttl_days: int) -> dict[str, Any]:
     """The marker of an account counted done in a run (written once, by a conditional put)."""
-    return {**_plain_key(done_key(account_id, run_seq)), "ttl": ttl(now, ttl_days)}
+    return {**plain_key(done_key(account_id, run_seq)), "ttl": ttl(now, ttl_days)}
 
 
 def account_index_item(account: Account, now: dt.datetime, ttl_days: int) -> dict[str, Any]:
@@ -191,7 +203,7 @@ def run_items(run_id: str, run_seq: int, accounts: Sequence[str], *, now: dt.dat
               deadline: dt.datetime) -> list[dict[str, Any]]:
     """A run's record, then its account list in parts (so the record stays small for every worker's update)."""
     expires = ttl(now, ttl_days)
-    run = {**_plain_key(run_key(run_seq)), "kind": RUN, "run_id": run_id, "run_seq": run_seq, "started": iso(now),
+    run = {**plain_key(run_key(run_seq)), "kind": RUN, "run_id": run_id, "run_seq": run_seq, "started": iso(now),
            "deadline": int(deadline.timestamp()), "expected": len(accounts), "done": 0, "ttl": expires}
     parts = [{"pk": RUNS, "sk": f"{run_accounts_prefix(run_seq)}{part:04d}",
               "accounts": list(accounts[start : start + ACCOUNTS_PER_ITEM]), "ttl": expires}
@@ -201,7 +213,7 @@ def run_items(run_id: str, run_seq: int, accounts: Sequence[str], *, now: dt.dat
 
 def failed_run_item(run_id: str, run_seq: int, reason: str, *, now: dt.datetime, ttl_days: int) -> dict[str, Any]:
     """A run that could not start: waiting for no account, its report counted sent, ``failed`` saying why."""
-    return {**_plain_key(run_key(run_seq)), "kind": RUN, "run_id": run_id, "run_seq": run_seq, "started": iso(now),
+    return {**plain_key(run_key(run_seq)), "kind": RUN, "run_id": run_id, "run_seq": run_seq, "started": iso(now),
             "deadline": 0, "expected": 0, "done": 0, "failed": reason, "report_sent": True, "ttl": ttl(now, ttl_days)}
 
 
@@ -226,7 +238,7 @@ def attempt_items(result: AccountResult, collectors: Sequence[str], *, seen: Map
     if sum(len(b) for b in blobs.values()) <= INLINE_SIGHTINGS_BYTES:
         item["seen"] = _blobs(blobs)
     else:
-        parts = [{"pk": pk, "sk": f"{sk}#S#{n:04d}", "kind": SIGHTINGS, "seen": _blobs(part), "ttl": item["ttl"]}
+        parts = [{"pk": pk, "sk": f"{sk}{_PARTS}{n:04d}", "kind": SIGHTINGS, "seen": _blobs(part), "ttl": item["ttl"]}
                  for n, part in enumerate(sightings.split(blobs, SIGHTINGS_PART_BYTES))]
         item["seen_parts"] = len(parts)
     if size(item) > MAX_ITEM_BYTES:  # tens of thousands of places: it can no longer resolve anything
@@ -251,38 +263,17 @@ def summary_item(summary: RunSummary, now: dt.datetime, ttl_days: int) -> dict[s
     numbers = {"accounts": summary.accounts, "severities": dict(summary.severities),
                "plugins": {p: [c.open, c.new, c.resolved, c.muted] for p, c in sorted(summary.plugins.items())},
                "problems": [list(p) for p in summary.problems], "problem_count": summary.problem_count}
-    return {**_plain_key(history_key(summary.run_seq)), "kind": SUMMARY, "run_id": summary.run_id,
+    return {**plain_key(history_key(summary.run_seq)), "kind": SUMMARY, "run_id": summary.run_id,
             "run_seq": summary.run_seq, "time": summary.time,
             "numbers": json.dumps(numbers, sort_keys=True, separators=(",", ":")), "ttl": ttl(now, ttl_days)}
 
 
 def layout_item(layout: str = LAYOUT) -> dict[str, Any]:
     """The record of the layout the table holds (never expires)."""
-    return {**_plain_key(layout_key()), "layout": layout}
+    return {**plain_key(layout_key()), "layout": layout}
 
 
-def adopted_item(legacy: Mapping[str, Any]) -> dict[str, Any]:
-    """A 0.1 finding (keyed ``<account>#<region>``, details as JSON) in this layout, first_seen kept,
-    counting as seen before any attempt (so the next successful scan of its place settles it)."""
-    details = legacy.get("details") or {}
-    finding = {k: legacy.get(k) for k in ("plugin", "account_id", "account_name", "region", "resource_id",
-                                          "severity", "summary", "run_id", "first_seen", "last_seen", "ttl")}
-    item = {**finding, **_plain_key(finding_key(legacy["account_id"], legacy["region"], legacy["plugin"],
-                                                legacy["resource_id"])),
-            "kind": FINDING, "details": json.loads(details) if isinstance(details, str) else details,
-            "seen_seq": 0, "first_seq": 0}
-    item["sighting"] = sighting_of(item)
-    return item
-
-
-def sighting_of(item: Mapping[str, Any]) -> bytes:
-    """The sighting a stored finding's content makes (what a scan that sees it unchanged records)."""
-    return sightings.sighting(Finding(str(item["resource_id"]), str(item.get("summary") or ""),
-                                      str(item.get("severity") or "medium"), dict(item.get("details") or {}),
-                                      **({"tags": item["tags"]} if item.get("tags") else {})))
-
-
-def _plain_key(attributes: Mapping[str, Any]) -> dict[str, str]:
+def plain_key(attributes: Mapping[str, Any]) -> dict[str, str]:
     return {name: value["S"] for name, value in attributes.items()}
 
 

@@ -8,13 +8,15 @@ records its new layout last, so a migration stopped half-way is carried on by ru
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collector_core.collector import Account
+from collector_core.collector import Account, Finding
 from collector_core.store import layout
 from collector_core.store.layout import FINDING, LAYOUT
+from collector_core.store.sightings import sighting
 from collector_core.store.table import Store, TableError
 from collector_core.store.values import plain, value
 
@@ -41,7 +43,7 @@ class Migrating(Store):
             raise TableError(f"table {self.table!r} is in use by run {busy[0]} (until its deadline): "
                              "migrate once no run is in flight")
         for item in self.scan_findings():
-            if not str(item["pk"]).startswith("A#"):
+            if layout.is_legacy_finding(item):
                 if self.adopt_legacy(item, now=now, ttl_days=ttl_days):
                     done.adopted += 1
                 else:
@@ -61,14 +63,14 @@ class Migrating(Store):
             yield from (plain(i) for i in page.get("Items", []))
 
     def adopt_legacy(self, legacy: Mapping[str, Any], *, now: dt.datetime, ttl_days: int) -> bool:
-        """Copy a 0.1 finding into this layout (layout.adopted_item), unless the account already has it."""
+        """Copy a 0.1 finding into this layout (adopted_item), unless the account already has it."""
         self.register_account(Account(legacy["account_id"], str(legacy.get("account_name") or legacy["account_id"])),
                               now=now, ttl_days=ttl_days)
-        return self._put_new(layout.adopted_item(legacy))
+        return self._put_new(adopted_item(legacy))
 
     def add_sighting(self, item: Mapping[str, Any], *, now: dt.datetime, ttl_days: int) -> bool:
         """Give a 0.3 finding what this layout adds, unless a run of this version has already: False then."""
-        sighting, stored = layout.sighting_of(item), int(item.get("ttl") or 0)
+        sighting, stored = sighting_of(item), int(item.get("ttl") or 0)
         # Open ones get the TTL a first sighting would have given them; expired ones keep theirs.
         expires = max(stored, layout.open_ttl(now, ttl_days, first_write=sighting)) \
             if stored > now.timestamp() else stored
@@ -77,3 +79,24 @@ class Migrating(Store):
             UpdateExpression="SET sighting = :s, ttl_days = :d, #ttl = :ttl", ExpressionAttributeNames={"#ttl": "ttl"},
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(sighting)",
             ExpressionAttributeValues={":s": value(sighting), ":d": {"N": str(ttl_days)}, ":ttl": {"N": str(expires)}}))
+
+
+def adopted_item(legacy: Mapping[str, Any]) -> dict[str, Any]:
+    """A 0.1 finding (keyed ``<account>#<region>``, details as JSON) in this layout, first_seen kept,
+    counting as seen before any attempt (so the next successful scan of its place settles it)."""
+    details = legacy.get("details") or {}
+    finding = {k: legacy.get(k) for k in ("plugin", "account_id", "account_name", "region", "resource_id",
+                                          "severity", "summary", "run_id", "first_seen", "last_seen", "ttl")}
+    item = {**finding, **layout.plain_key(layout.finding_key(legacy["account_id"], legacy["region"], legacy["plugin"],
+                                                legacy["resource_id"])),
+            "kind": FINDING, "details": json.loads(details) if isinstance(details, str) else details,
+            "seen_seq": 0, "first_seq": 0}
+    item["sighting"] = sighting_of(item)
+    return item
+
+
+def sighting_of(item: Mapping[str, Any]) -> bytes:
+    """The sighting a stored finding's content makes (what a scan that sees it unchanged records)."""
+    return sighting(Finding(str(item["resource_id"]), str(item.get("summary") or ""),
+                                      str(item.get("severity") or "medium"), dict(item.get("details") or {}),
+                                      **({"tags": item["tags"]} if item.get("tags") else {})))

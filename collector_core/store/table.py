@@ -316,7 +316,7 @@ class Store:
         A finding's last sighting is the newest attempt whose record names it, or its own write."""
         attempts, sightings = [], layout.Sightings()
         records = self._items(layout.account_pk(account_id), layout.ATTEMPTS_PREFIX)
-        for _, group in itertools.groupby(records, key=lambda i: i["sk"].split("#S#")[0]):
+        for _, group in itertools.groupby(records, key=lambda i: layout.attempt_of(i["sk"])):
             attempt, *parts = group
             if attempt.get("kind") == ATTEMPT:
                 attempts.append(layout.to_attempt(attempt))
