@@ -282,7 +282,7 @@ def measure_worker(bench: Bench) -> tuple[ChildRun, ChildRun]:
                "script: " + ", ".join(f"{p} {script.get(p, 0):.1f}" for p in ours),
                ok=all(ours[p] <= script.get(p, 0) + 1e-9 for p in ours))
     report.add("DynamoDB calls per account (worker)", _counts(write_calls(worker.out["calls"])),
-               "one read per account; a conditional write per finding",
+               "one read per account; a conditional write per new or changed finding",
                "script: " + _counts(write_calls(laptop.out["calls"])))
     report.add("worker cold start (spawn -> handler ready)",
                f"{ms(worker.cold_start)} (imports {ms(worker.imports)})", "printed; small",

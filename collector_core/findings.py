@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import SEVERITIES, Finding
+from collector_core.results import AccountResult
 
 #: The public finding schema, in the order `findings --format csv` prints it.
 SCHEMA_FIELDS = (
@@ -108,9 +109,14 @@ class Attempt:
     run_seq: int
     start: int  # the account's attempt sequence when it started
     end: int  # ... and when its scans had all finished
-    status: str  # ok, partial, failed or never reported
+    status: str  # a results.Status: ok, partial, failed or never reported
     ok_places: frozenset[Place]
-    result: Mapping[str, Any]  # runtime.results.AccountResult.to_dict(), compacted to fit
+    result: Mapping[str, Any]  # results.AccountResult.to_dict(), compacted to fit (see outcome)
+
+    @property
+    def outcome(self) -> AccountResult:
+        """The attempt's result as the domain's record (scan rows may have been left out to fit)."""
+        return AccountResult.from_dict(dict(self.result))
 
     @property
     def account_name(self) -> str | None:

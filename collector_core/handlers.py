@@ -22,12 +22,12 @@ from collector_core.errors import describe
 from collector_core.metrics import heartbeat
 from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
+from collector_core.results import AccountResult
 from collector_core.runtime import director as director_
 from collector_core.runtime.completion import close_overdue, failed_invocation, record_lost
 from collector_core.runtime.events import EventError, WorkerEvent, relayed_events, requested_subset
 from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async
 from collector_core.runtime.planning import SubsetError
-from collector_core.runtime.results import AccountResult
 from collector_core.runtime.worker import run_account
 from collector_core.store import Store
 
@@ -70,6 +70,7 @@ class Runtime:
 _lock = threading.Lock()
 _runtime: Runtime | None = None
 _config: Config | None = None
+_layout_checked: set[str] = set()  # tables whose layout this instance has checked (once per cold start)
 
 
 def runtime() -> Runtime:
@@ -214,8 +215,13 @@ def worker(event: Any, context: Any) -> dict[str, Any]:
     remaining = context.get_remaining_time_in_millis() / 1000
     # Short timeouts (tests, offline runs) keep a fifth back instead of the full margin.
     deadline = time.monotonic() + remaining - min(FLUSH_MARGIN_SECONDS, remaining / 5)
-    result = run_account(parsed, registry=registry, clients=rt.clients,
-                         store=Store.open(parsed.table, rt.clients), deadline=deadline,
+    store = Store.open(parsed.table, rt.clients)
+    if parsed.table not in _layout_checked:
+        # A worker of another version must not write into this layout: fail (to the failed-invocations
+        # queue, which records the account failed with this reason) before anything is written.
+        store.check_layout()
+        _layout_checked.add(parsed.table)
+    result = run_account(parsed, registry=registry, clients=rt.clients, store=store, deadline=deadline,
                          on_run_complete=_notify_run_complete)
     _emit_metrics(result, parsed.metrics, rt)
     return result.to_dict()

@@ -20,7 +20,7 @@ from collector_core.errors import describe
 from collector_core.logs import get_logger
 from collector_core.metrics import cloudwatch, emf, wavefront
 from collector_core.metrics.samples import DEFAULT_NAMESPACE, Sink, samples
-from collector_core.runtime.results import AccountResult
+from collector_core.results import AccountResult
 from collector_core.schema import Schema, mapping
 
 SINKS = ("none", "emf", "cloudwatch", "wavefront")

@@ -15,12 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from collector_core.collector import SEVERITIES
-from collector_core.findings import AccountState, Attempt, Resolution, RunRecord, StoredFinding, is_live, parse_time
+from collector_core.findings import AccountState, Resolution, RunRecord, StoredFinding, is_live, parse_time
 from collector_core.logs import get_logger
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.mutes import Mute
 from collector_core.notify.report import AccountProblem, Entry, PluginSection, Report
 from collector_core.plugins import Registry
+from collector_core.results import AccountResult, Status
 
 MAX_LINE_CHARS = 300  # a plugin's formatter must not be able to flood a message
 MAX_PROBLEM_ERRORS = 3  # failures named per account in a problem's detail
@@ -59,7 +60,7 @@ def build_report(
                 report.problems.append(problem)
     for account_id in sorted((expected or set()) - seen):
         name = (names or {}).get(account_id, account_id)
-        report.problems.append(AccountProblem(account_id, name, "never reported",
+        report.problems.append(AccountProblem(account_id, name, Status.NEVER_REPORTED,
                                               "no result in this run (no run on record); its findings stay open"))
     report.problems.sort(key=lambda p: p.account_id)
     report.accounts = len(expected) if expected is not None else len(seen)
@@ -149,25 +150,24 @@ def _problem(state: AccountState, run: RunRecord | None) -> AccountProblem | Non
     if not attempts:
         earlier = [a for a in state.attempts if a.run_seq < run.run_seq]
         last = f"last reported in run {max(earlier, key=lambda a: a.start).run_id}" if earlier else "no run on record"
-        return AccountProblem(state.account_id, name, "never reported",
+        return AccountProblem(state.account_id, name, Status.NEVER_REPORTED,
                               f"no result in this run ({last}); its findings stay open")
     latest = attempts[-1]
-    complete = latest.result.get("complete", True)
-    if latest.status == "ok" and complete:
+    outcome = latest.outcome
+    if latest.status == Status.OK and outcome.complete:
         return None
-    status = latest.status if latest.status in ("failed", "never reported") else (
-        "incomplete" if not complete else latest.status)
-    return AccountProblem(state.account_id, name, status,
-                          _failures(latest) + "; findings there stay open until a clean scan")
+    status = latest.status if latest.status in (Status.FAILED, Status.NEVER_REPORTED) else (
+        Status.INCOMPLETE if not outcome.complete else latest.status)
+    return AccountProblem(state.account_id, name, Status(status),
+                          _failures(outcome) + "; findings there stay open until a clean scan")
 
 
-def _failures(attempt: Attempt) -> str:
+def _failures(outcome: AccountResult) -> str:
     """``3 errors: eu-west-1 ebs: AccessDenied; ...`` from an attempt's bounded record."""
-    errors = attempt.result.get("errors") or []
-    total = sum(n for codes in (attempt.result.get("error_counts") or {}).values() for n in codes.values())
-    total = max(total, len(errors))
+    errors = outcome.errors
+    total = max(outcome.error_total, len(errors))
     if not total:
         return "stopped before every region finished"
-    shown = [f"{e['region']} {e['plugin']}: {e['error']}" for e in errors[:MAX_PROBLEM_ERRORS]]
+    shown = [f"{e.region} {e.plugin}: {e.error}" for e in errors[:MAX_PROBLEM_ERRORS]]
     more = f" and {total - len(shown)} more" if total > len(shown) else ""
     return f"{total} error{'s' if total != 1 else ''}: {'; '.join(shown)}{more}"

@@ -21,6 +21,7 @@ from typing import IO, Any, NamedTuple
 from collector_core.collector import SEVERITIES
 from collector_core.findings import parse_time
 from collector_core.notify.mutes import Mute
+from collector_core.results import Status
 
 #: Entries of one list held in memory; the rest wait in a temporary file.
 IN_MEMORY = 200
@@ -143,7 +144,7 @@ class AccountProblem:
 
     account_id: str
     account_name: str
-    status: str  # "failed", "partial", "incomplete" or "never reported"
+    status: Status  # failed, partial, incomplete or never reported
     detail: str
 
 

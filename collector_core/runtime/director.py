@@ -17,10 +17,10 @@ from collector_core.errors import describe
 from collector_core.findings import RunRecord
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.results import AccountResult, Status
 from collector_core.runtime import organization
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.planning import AccountPlan, RunConfig, Subset, plan_accounts
-from collector_core.runtime.results import AccountResult
 from collector_core.store import Store
 
 
@@ -45,7 +45,7 @@ class RunResult:
     @property
     def failed(self) -> bool:
         """True when anything failed that the run can see."""
-        return bool(self.errors) or any(r.status != "ok" for r in self.results or [])
+        return bool(self.errors) or any(r.status != Status.OK for r in self.results or [])
 
 
 #: How long after its start a run may be closed by the sweep if accounts are still silent: a worker

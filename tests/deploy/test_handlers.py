@@ -171,6 +171,25 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
                                  "Payload": json.dumps({"run_id": "run-1", "run_seq": run.run_seq}).encode()}]
 
 
+def test_a_worker_refuses_a_table_of_another_layout_before_writing_anything(
+        lambda_env: RecordingLambda, server_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector_core.store import TableError
+    from collector_core.store.layout import layout_item
+
+    sim = seed_organization(server_env, accounts=1, regions=REGIONS)
+    rt = handlers.runtime()
+    store = Store("findings", rt.clients.client("dynamodb", "us-east-1"))
+    now = dt.datetime.now(dt.timezone.utc)
+    run = store.start_run("run-1", [sim.accounts[0].id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
+    [event] = director.plan_run(handlers.config(), rt.registry, [sim.accounts[0]], "run-1", run.run_seq)
+    store.put_batch([layout_item("0.3")])
+    monkeypatch.setattr(handlers, "_layout_checked", set())
+
+    with pytest.raises(TableError, match="holds aws-collector 0.3's layout"):
+        handlers.worker(event.to_dict(), Context())
+    assert store.account_state(sim.accounts[0].id).attempts == [] and lambda_env.calls == []
+
+
 def test_the_worker_never_reads_the_config_its_metrics_settings_travel_in_the_event(
         lambda_env: RecordingLambda, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # 1,000 cold workers each reading the config from SSM at once would pass SSM's throughput.
@@ -190,7 +209,7 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
 
     def fake_run_account(event: WorkerEvent, *, deadline: float, **_: Any) -> Any:
         seen["left"] = deadline - time.monotonic()
-        from collector_core.runtime.results import AccountResult
+        from collector_core.results import AccountResult
 
         return AccountResult(run_id=event.run_id, account=event.account)
 

@@ -15,7 +15,7 @@ from collector_core.config.model import Config
 from collector_core.findings import AccountState, RunRecord, iso
 from collector_core.notify.channels import NotifySettings
 from collector_core.plugins import Registry, load_plugins
-from collector_core.runtime.results import AccountResult, Failure, Scan
+from collector_core.results import AccountResult, Failure, Scan
 from collector_core.store import Store
 
 NOW = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
@@ -102,7 +102,7 @@ def write_history(store: Store, records: list[Any]) -> History:
             run = history.runs.get(record.run_id)
             record.run_seq = run.run_seq if run else 0
             if run:
-                store.record_attempt(record.to_dict(), collectors=[], now=NOW, ttl_days=7)
+                store.record_attempt(record, collectors=[], now=NOW, ttl_days=7)
         elif isinstance(record, Sighting):
             first = history.attempts[(record.account.id, record.first_run or record.run)]
             item = Store.finding_item(record.finding, plugin=record.plugin, account=record.account,

@@ -12,7 +12,7 @@ from collector_core.collector import Collector, Scope
 from collector_core.notify.mutes import Mute
 from collector_core.notify.text import render
 from collector_core.plugins import PluginSpec, Registry
-from collector_core.runtime.results import Failure
+from collector_core.results import Failure
 
 EBS, SG = "unattached_ebs", "open_security_groups"
 
