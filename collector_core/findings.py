@@ -115,8 +115,10 @@ class Attempt:
 
     @property
     def outcome(self) -> AccountResult:
-        """The attempt's result as the domain's record (scan rows may have been left out to fit)."""
-        return AccountResult.from_dict(dict(self.result))
+        """The attempt's result as the domain's record (scan rows may have been left out to fit;
+        the run, the account and the status are the attempt's own, whatever the result says)."""
+        return AccountResult.from_dict({**self.result, "run_id": self.run_id, "status": self.status,
+                                        "account": {"name": "", **(self.result.get("account") or {}), "id": self.account_id}})
 
     @property
     def account_name(self) -> str | None:
