@@ -20,6 +20,8 @@ What each plugin API version added:
   sleep, log, client, partition, history): report channels come in through the same door as collectors.
   ``Account.ou`` (``ctx.account.ou``), the account's organizational unit path
   (``Root/Workloads/Payments``) when the accounts come from AWS Organizations, else None.
+  ``Finding.tags``, the resource's tags (a bounded map; ``collector_core.findings.tags_from`` reads
+  them from an AWS item's ``Tags``/``TagList``/``tags``), which routes and mutes match.
 """
 from __future__ import annotations
 

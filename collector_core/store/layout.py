@@ -75,6 +75,8 @@ def finding_item(finding: Finding, *, plugin: str, account: Account, region: str
         "details": dict(finding.details), "run_id": run_id, "seen_seq": attempt, "first_seen": first_time,
         "first_seq": first_seq, "last_seen": iso(now), "ttl": ttl(now, ttl_days),
     }
+    if finding.tags:  # only when there are some: an untagged finding's item is as before
+        item["tags"] = dict(finding.tags)
     if size(item) > MAX_ITEM_BYTES:
         raise BadFinding(f"{finding.resource_id:.80}: item is over DynamoDB's 400 KB limit")
     return item
@@ -133,6 +135,7 @@ def summary_item(summary: RunSummary, now: dt.datetime, ttl_days: int) -> dict[s
 def to_finding(item: Mapping[str, Any]) -> StoredFinding:
     """A finding item as the domain's record."""
     finding = {k: item.get(k) for k in SCHEMA_FIELDS}
+    finding["tags"] = dict(item.get("tags") or {})
     return StoredFinding(finding=finding, seen_seq=int(item.get("seen_seq") or 0),
                          first_seq=int(item.get("first_seq") or 0), muted=item.get("muted"))
 

@@ -64,6 +64,7 @@ def account(harness) -> dict[str, str]:
     iam = harness.client("iam", "us-east-1")
     for user in ("alice", "bob", "carol", "dave", "erin", "frank"):
         iam.create_user(UserName=user)
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "payments"}, {"Key": "owner", "Value": "alice"}])
     keys = {
         "alice-1": _add_key(harness, "alice", 120 * DAY),  # two old keys for one user
         "alice-2": _add_key(harness, "alice", 200 * DAY),  # past twice the limit: high
@@ -87,6 +88,8 @@ def _check_ground_truth(findings, keys, harness) -> None:
     assert set(by_id) == {keys[k] for k in REPORTED}
     ages = {k: (by_id[keys[k]].details["age_days"], by_id[keys[k]].severity) for k in REPORTED}
     assert ages == {"alice-1": (120, "medium"), "alice-2": (200, "high"), "bob": (91, "medium")}
+    # Each finding carries its user's tags, listed once per user with an old key.
+    assert by_id[keys["alice-2"]].tags == {"owner": "alice", "team": "payments"} and by_id[keys["bob"]].tags == {}
     bob = by_id[keys["bob"]]
     assert bob.details["user"] == "bob"
     assert bob.details["user_arn"] == "arn:aws:iam::123456789012:user/bob"
@@ -109,7 +112,7 @@ def test_registration(registered):
     assert collector.options == {"max_age_days": 90}
     assert set(collector.permissions) == {
         "iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers",
-        "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+        "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListUserTags",
     }
 
 
@@ -118,9 +121,10 @@ def test_report_path_finds_old_active_keys_with_few_calls(harness, registered, a
     with capture_logs() as logs:
         findings = _collect(harness, registered, sleep=sleeps)
     _check_ground_truth(findings, account, harness)
-    # moto answers STARTED, then COMPLETE; then one ListAccessKeys per offending user (alice, bob).
+    # moto answers STARTED, then COMPLETE; then one ListAccessKeys and one ListUserTags per offending
+    # user (alice, bob), never per user in the account.
     assert harness.calls == ["GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport",
-                             "ListAccessKeys", "ListAccessKeys"]
+                             "ListAccessKeys", "ListUserTags", "ListAccessKeys", "ListUserTags"]
     assert sleeps == [iam_key_age.REPORT_POLL_DELAYS[0]]
     assert [e["source"] for e in logs if e["event"] == "iam_key_age_source"] == ["credential_report"]
 
@@ -144,9 +148,10 @@ def test_fallback_finds_the_same_keys(harness, registered, account, operation, c
     assert next(f for f in findings if f.resource_id == account["bob"]).details["last_used_service"] == "s3"
     (source,) = [e for e in logs if e["event"] == "iam_key_age_source"]
     assert source["source"] == "list_users" and code in source["reason"]
-    # One ListUsers page, ListAccessKeys for each of the six users, last use of the three old keys.
+    # One ListUsers page, ListAccessKeys for each of the six users, last use of the three old keys,
+    # the tags of the two users who have them.
     fallback = harness.calls[harness.calls.index("ListUsers"):]
-    assert Counter(fallback) == {"ListUsers": 1, "ListAccessKeys": 6, "GetAccessKeyLastUsed": 3}
+    assert Counter(fallback) == {"ListUsers": 1, "ListAccessKeys": 6, "GetAccessKeyLastUsed": 3, "ListUserTags": 2}
 
 
 def test_report_never_ready_falls_back_after_bounded_polls(harness, registered, account):
@@ -220,6 +225,8 @@ def test_report_parsing_root_keys_and_a_stale_report(harness, registered):
             {"UserName": "henry", "AccessKeyId": HENRY_1, "Status": "Active", "CreateDate": old},
             {"UserName": "henry", "AccessKeyId": HENRY_2, "Status": "Active", "CreateDate": old + DAY},
         ]}, {"UserName": "henry"})
+        stub.add_response("list_user_tags", {"Tags": [{"Key": "team", "Value": "data"}], "IsTruncated": False},
+                          {"UserName": "henry"})  # once for both of henry's keys
         stub.add_response("list_access_keys", {"AccessKeyMetadata": [
             {"UserName": "ivy", "AccessKeyId": "AKIAIVY000000000", "Status": "Inactive", "CreateDate": old},
         ]}, {"UserName": "ivy"})
@@ -237,8 +244,10 @@ def test_report_parsing_root_keys_and_a_stale_report(harness, registered):
     first, second = by_id[HENRY_1].details, by_id[HENRY_2].details
     assert (first["last_used"], first["last_used_service"]) == (used.strftime("%Y-%m-%dT%H:%M:%SZ"), "sts")
     assert (second["last_used"], second["last_used_service"], second["age_days"]) == (None, None, 99)
-    # One ListAccessKeys each for henry, ivy and kate; none for root or jack.
-    assert harness.calls == ["GenerateCredentialReport", "GetCredentialReport"] + ["ListAccessKeys"] * 3
+    assert by_id[HENRY_1].tags == by_id[HENRY_2].tags == {"team": "data"} and root.tags == {}
+    # One ListAccessKeys each for henry, ivy and kate; none for root or jack; henry's tags once.
+    assert harness.calls == ["GenerateCredentialReport", "GetCredentialReport", "ListAccessKeys", "ListUserTags",
+                             "ListAccessKeys", "ListAccessKeys"]
 
 
 def test_fallback_follows_every_page(harness, registered):
@@ -259,6 +268,7 @@ def test_fallback_follows_every_page(harness, registered):
             {"UserName": "u1"})
         stub.add_response("get_access_key_last_used", {"UserName": "u1", "AccessKeyLastUsed": {
             "ServiceName": "N/A", "Region": "N/A"}}, {"AccessKeyId": "AKIAU10000000000"})
+        stub.add_response("list_user_tags", {"Tags": [], "IsTruncated": False}, {"UserName": "u1"})
         stub.add_response("list_users", {"Users": [user("u2")], "IsTruncated": False},
                           {"MaxItems": 1000, "Marker": "m1"})
         stub.add_response("list_access_keys", {"AccessKeyMetadata": [
@@ -269,11 +279,14 @@ def test_fallback_follows_every_page(harness, registered):
             {"UserName": "u2", "Marker": "k1"})
         stub.add_client_error("get_access_key_last_used", "AccessDenied", http_status_code=403,
                               expected_params={"AccessKeyId": "AKIAU2A000000000"})
+        stub.add_client_error("list_user_tags", "AccessDenied", http_status_code=403,
+                              expected_params={"UserName": "u2"})
         findings = _collect(harness, registered)
         stub.assert_no_pending_responses()
     assert [f.resource_id for f in findings] == ["AKIAU10000000000", "AKIAU2A000000000"]
-    # A denied GetAccessKeyLastUsed leaves last use unknown; the key is still reported.
-    assert findings[1].details["last_used"] is None
+    # A denied GetAccessKeyLastUsed leaves last use unknown, a denied ListUserTags the tags; the key
+    # is still reported.
+    assert findings[1].details["last_used"] is None and findings[1].tags == {}
     assert [f.details["age_days"] for f in findings] == [95, 95]
 
 

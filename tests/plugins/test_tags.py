@@ -1,0 +1,88 @@
+"""Findings carry their resource's tags: read from AWS items in any of their shapes, bounded, kept
+through the table, shown by `findings --format json|csv|ocsf`, and filled by the built-in collectors."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+from aws_collector_plugins import open_security_groups, unattached_ebs
+
+from collector_core import Account, Finding, tags_from
+from collector_core.cli.findings import CsvWriter
+from collector_core.findings import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, BadFinding, normalise
+from collector_core.notify.ocsf import detection_finding
+from collector_core.store import layout
+
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("item", [
+    {"Tags": [{"Key": "team", "Value": "payments"}, {"Key": "owner", "Value": "ana"}]},  # EC2, IAM
+    {"TagList": [{"Key": "team", "Value": "payments"}, {"Key": "owner", "Value": "ana"}]},  # RDS
+    {"tags": {"team": "payments", "owner": "ana"}},  # Lambda, EKS
+    {"Tags": {"team": "payments", "owner": "ana"}},
+])
+def test_tags_are_read_from_every_shape_aws_uses(item: dict) -> None:
+    assert tags_from(item) == {"owner": "ana", "team": "payments"}
+
+
+def test_an_item_without_tags_has_none() -> None:
+    assert tags_from({"VolumeId": "vol-1"}) == {} == tags_from({"Tags": None})
+
+
+def test_tags_are_bounded_as_aws_bounds_them() -> None:
+    many = [{"Key": f"k{i:03d}" + "x" * 200, "Value": "v" * 1000} for i in range(80)] + [{"Key": "", "Value": "x"}]
+    tags = tags_from({"Tags": many})
+    assert len(tags) == MAX_TAGS
+    assert all(len(k) == MAX_TAG_KEY_CHARS and len(v) == MAX_TAG_VALUE_CHARS for k, v in tags.items())
+    assert "" not in tags
+
+
+def test_a_plugin_gives_tags_as_a_map_or_pairs_and_nothing_else() -> None:
+    assert normalise(Finding("i-1", "s", tags={"team": 7})).tags == {"team": "7"}
+    assert normalise({"resource_id": "i-1", "summary": "s", "tags": [{"Key": "a", "Value": "b"}]}).tags == {"a": "b"}
+    with pytest.raises(BadFinding, match="tags must be a mapping"):
+        normalise({"resource_id": "i-1", "summary": "s", "tags": "team=x"})
+
+
+def _stored(finding: Finding) -> dict:
+    item = layout.finding_item(finding, plugin="unattached_ebs", account=Account("111111111111", "prod"),
+                               region="eu-west-1", run_id="r1", attempt=1, now=NOW, ttl_days=7, first_seen=None)
+    return layout.to_finding(layout.plain(layout.attrs(item))).finding
+
+
+def test_tags_survive_the_table_and_untagged_items_carry_no_attribute() -> None:
+    tagged = Finding("vol-1", "unattached", tags={"team": "payments"})
+    assert _stored(tagged)["tags"] == {"team": "payments"}
+    untagged = layout.finding_item(Finding("vol-2", "x"), plugin="unattached_ebs", account=Account("1" * 12, "p"),
+                                   region="eu-west-1", run_id="r1", attempt=1, now=NOW, ttl_days=7, first_seen=None)
+    assert "tags" not in untagged
+    assert _stored(Finding("vol-2", "x"))["tags"] == {}
+
+
+def test_csv_and_ocsf_show_the_tags() -> None:
+    finding = _stored(Finding("vol-1", "unattached", tags={"team": "payments", "env": "prod"}))
+    out = io.StringIO()
+    CsvWriter(out).write(finding)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert json.loads(row["tags"]) == {"env": "prod", "team": "payments"}
+    resource = detection_finding(finding)["resources"][0]
+    assert resource["labels"] == ["env:prod", "team:payments"]
+
+
+def test_built_in_collectors_tag_their_findings_from_the_resource(harness, registered) -> None:
+    ec2 = harness.client("ec2")
+    volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, TagSpecifications=[
+        {"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "Name", "Value": "scratch"}]}])
+    group = ec2.create_security_group(GroupName="web", Description="web", TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "web"}]}])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+    (ebs,) = registered(unattached_ebs).collect(harness.ctx())
+    assert ebs.resource_id == volume["VolumeId"] and ebs.tags == {"Name": "scratch", "team": "data"}
+    sgs = {f.resource_id: f for f in registered(open_security_groups).collect(harness.ctx({"allowed_ports": []}))}
+    assert sgs[group].tags == {"team": "web"}
