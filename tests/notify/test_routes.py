@@ -141,3 +141,29 @@ def test_plan_routes_shows_the_accounts_each_route_covers_and_its_findings(
     assert (plan["default"]["name"], plan["default"]["open"], plan["default"]["muted"]) == ("default (unmatched)", 2, 1)
     assert main(["plan", "--config", str(config), "--routes"]) == 0
     assert "payments\n  channels  slack\n  accounts  1: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("notify", "mute", "message"), [
+    ({"routes": [{"name": "data", "channels": {"pagerduty": {}}}]}, [],
+     "notify.routes[0].channels.pagerduty: unknown key 'pagerduty'; expected one of: email, html, s3,"),
+    ({"routes": [{"name": "data", "channels": {"stdout": True}}]}, [{"route": "dta", "reason": "typo"}],
+     "mute[0].route: unknown route 'dta'; expected one of notify.routes' names: data"),
+    ({"routes": [{"name": "data", "match": {"accounts": ["1111[12"]}, "channels": {"stdout": True}}]}, [],
+     "notify.routes[0].match.accounts[0]: expected a glob, got '1111[12' (a '[' without its ']')"),
+    ({"routes": [{"name": "data", "match": {"tags": {"team": "[data"}}, "channels": {"stdout": True}}]}, [],
+     "notify.routes[0].match.tags.team: expected a glob, got '[data'"),
+    ({"routes": [{"name": "a", "channels": {"stdout": True}}, {"name": "a", "channels": {"stdout": True}}]}, [],
+     "notify.routes[1].name: duplicate route 'a', also at notify.routes[0]"),
+    ({"routes": [{"name": "a", "match": {"min_severity": "urgent"}, "channels": {"stdout": True}}]}, [],
+     "notify.routes[0].match.min_severity: expected one of info, low, medium, high, critical"),
+    ({"default": "none"}, [], "notify.default: expected all or unmatched, got the string 'none'"),
+    ({}, [{"tags": {"env": "[sandbox"}, "reason": "r"}], "mute[0].tags.env: expected a glob"),
+])
+def test_bad_routes_exit_2_naming_the_file_and_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       notify: dict, mute: list, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(json.dumps({"accounts": [{"id": "111111111111"}], "notify": notify, "mute": mute}))
+
+    assert main(["notify", "--config", str(path), "--stdout"]) == 2
+
+    assert f"{path}: {message}" in capsys.readouterr().err
