@@ -188,9 +188,10 @@ def notify(
             log.warning("history_not_recorded", error=describe(exc))
     result = NotifyResult(report)
     collectors = {name: registry[name] for name in registry.names()}
-    # The page a top-level channel publishes holds every finding: the routes link it filtered.
+    # The page a top-level channel publishes holds every finding (``default: unmatched`` too): the
+    # routes link it opened on their own (?route=NAME); a route's own publisher publishes its findings.
     link = _send(reports.default, settings.channels, result, "", None, collectors, now, out, clients, sleep, clock,
-                 log, store)
+                 log, store, page=reports.full)
     for route in settings.routes:
         _send(reports.routes[route.name], route.channels, result, f"route {route.name}: ",
               route_link(link, route.name), collectors, now, out, clients, sleep, clock, log, store)
@@ -202,15 +203,18 @@ def notify(
 
 def _send(report: Report, channels: Sequence[ChannelSettings], result: NotifyResult, label: str, link: str | None,
           collectors: Mapping[str, Any], now: dt.datetime, out: IO[str] | None, clients: Clients,
-          sleep: Callable[[float], None], clock: Callable[[], float], log: Any, store: Store) -> str | None:
-    """Send one report to its channels, page publishers first; the page's link, if one published it."""
+          sleep: Callable[[float], None], clock: Callable[[], float], log: Any, store: Store,
+          page: Report | None = None) -> str | None:
+    """Send one report to its channels, page publishers first (they publish ``page``, if given); the
+    page's link, if one published it."""
     published_link: str | None = None
     for use in _in_order(channels):
         ctx = ChannelContext(where=use.where, link=published_link or link, collectors=collectors, now=now, out=out,
                              clients=clients, sleep=sleep, clock=clock, log=log.bind(channel=use.name),
                              history=store.history)
         try:
-            published = use.channel.send(report, use.settings, ctx)
+            published = use.channel.send(page if page is not None and use.channel.links else report, use.settings,
+                                         ctx)
         except Exception as exc:  # a channel's failure is reported, never swallowed nor fatal to others
             message = describe(exc)
             result.failures.append((label + use.name, message))
