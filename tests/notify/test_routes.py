@@ -4,6 +4,7 @@ for the platform team, mutes by tag and per route, `notify --route` and `plan --
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def org(server_env: str, tmp_path: Path) -> dict[str, str]:
     return ids
 
 
-def _config(tmp_path: Path, org: dict[str, str], url: str) -> Path:
+def _config(tmp_path: Path, org: dict[str, str], url: str, extra: str = "") -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(f"""\
 table: routes-e2e
@@ -74,7 +75,7 @@ notify:
   on_run_complete: false
   default: unmatched
   slack: {{webhook_url: '{url}/platform'}}
-  routes:
+{extra}  routes:
     - name: payments
       match: {{ou: [Root/Workloads/Payments]}}
       channels: {{slack: {{webhook_url: '{url}/payments'}}}}
@@ -167,3 +168,23 @@ def test_bad_routes_exit_2_naming_the_file_and_the_key(tmp_path: Path, capsys: p
     assert main(["notify", "--config", str(path), "--stdout"]) == 2
 
     assert f"{path}: {message}" in capsys.readouterr().err
+
+
+def test_routes_link_the_whole_page_opened_on_their_findings(
+        org: dict[str, str], tmp_path: Path, http_listener: Listener) -> None:
+    boto3.client("s3").create_bucket(Bucket="reports")
+    config = _config(tmp_path, org, http_listener.url, "  html: {bucket: reports}\n")
+
+    assert main(["notify", "--config", str(config)]) == 0
+
+    texts = _texts(http_listener)
+    links = {name: re.search(r'"(http[^"]*report[^"]*)"', text) for name, text in texts.items()}
+    assert links["platform"] and "route=" not in links["platform"].group(1)
+    # A presigned link's query is signed: the route rides in the fragment, which the page reads.
+    assert links["payments"] and links["payments"].group(1).endswith("#route=payments")
+    assert links["search"] and links["search"].group(1).endswith("#route=search")
+    # The page published is the whole report (default: unmatched narrows the message, not the page).
+    key = boto3.client("s3").list_objects_v2(Bucket="reports")["Contents"][0]["Key"]
+    html = boto3.client("s3").get_object(Bucket="reports", Key=key)["Body"].read().decode()
+    data = json.loads(html.split('id="report-data">', 1)[1].split("</script>", 1)[0])
+    assert data["totals"]["open"] == 4 and [r[0] for r in data["routes"]] == ["payments", "search"]
