@@ -3,6 +3,7 @@ through the table, shown by `findings --format json|csv|ocsf`, and filled by the
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -13,7 +14,9 @@ from aws_collector_plugins import open_security_groups, unattached_ebs
 from collector_core import Account, Finding, tags_from
 from collector_core.cli.findings import CsvWriter
 from collector_core.findings import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, BadFinding, normalise
+from collector_core.notify.asff import Product, asff_finding
 from collector_core.notify.ocsf import detection_finding
+from collector_core.notify.report import Entry
 from collector_core.store import layout
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -71,6 +74,15 @@ def test_csv_and_ocsf_show_the_tags() -> None:
     assert json.loads(row["tags"]) == {"env": "prod", "team": "payments"}
     resource = detection_finding(finding)["resources"][0]
     assert resource["labels"] == ["env:prod", "team:payments"]
+
+
+def test_security_hub_findings_carry_the_tags() -> None:
+    entry = Entry(plugin="unattached_ebs", account_id="111111111111", account_name="prod", region="eu-west-1",
+                  resource_id="vol-1", severity="low", line="x", last_seen="2026-12-01T00:00:00Z",
+                  tags={"team": "payments"})
+    assert asff_finding(entry, Product("222222222222", "eu-west-1"))["Resources"][0]["Tags"] == {"team": "payments"}
+    untagged = asff_finding(dataclasses.replace(entry, tags={}), Product("222222222222", "eu-west-1"))
+    assert "Tags" not in untagged["Resources"][0]
 
 
 def test_built_in_collectors_tag_their_findings_from_the_resource(harness, registered) -> None:
