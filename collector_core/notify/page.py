@@ -104,6 +104,7 @@ def _head(report: Report) -> str:
             f'<link rel="icon" href="data:,">\n<style>{asset("report.css")}</style>\n</head>\n<body>\n'
             '<a class="skip" href="#findings">Skip to the findings</a>\n<header>\n<h1>aws-collector report</h1>\n'
             f'<p class="subtitle">{_e(report.headline())}</p>\n<p class="meta">{_e(_about(report))}</p>\n'
+            '<p id="route-note" class="meta" role="status" hidden></p>\n'
             '<nav class="contents" aria-label="Contents"><ul><li><a href="#summary">Summary</a></li>'
             '<li><a href="#history">History</a></li><li><a href="#accounts">Accounts</a></li>'
             '<li><a href="#findings">Findings</a></li></ul></nav>\n</header>\n<main>\n')

@@ -60,6 +60,9 @@ def test_the_page_opened_on_a_route_shows_only_its_findings(browser: Any, routed
     page = _open_url(browser, path, "?route=first-account")
 
     expect(page.locator("#filter-route")).to_have_value("0")
+    expect(page.locator("#route-note")).to_have_text(
+        f"Opened on the route first-account: its {route.open} open findings ({route.new} new) are the rows below; "
+        "the totals above are the whole report's.")
     assert page.locator("#filter-status").inner_text().startswith(f"Route first-account: {route.open} open findings")
     rows = _cells(page)
     assert rows and all(known["first"] in cells[1] for cells in rows if len(cells) > 1)
@@ -77,4 +80,5 @@ def test_a_route_after_a_signed_query_and_the_route_control(browser: Any, routed
     assert page.locator("#filter-status").inner_text().startswith(f"Route urgent: {urgent.open} open findings")
     assert {cells[0] for cells in _cells(page) if len(cells) > 1} <= {"high", "critical"}
     page.select_option("#filter-route", label="any")
+    expect(page.locator("#route-note")).to_be_hidden()
     expect(page.locator("#filter-status")).to_have_text(f"{known['reports'].full.open} open findings on this page.")

@@ -119,6 +119,10 @@
     var total = 0, embedded = 0;
     sections.forEach(function (section) { total += render(section); embedded += section.rows.length; });
     var route = filters.route >= 0 ? ROUTES[filters.route] : null;
+    var note = document.getElementById("route-note");
+    note.hidden = !route;
+    note.textContent = route ? "Opened on the route " + route[0] + ": its " + route[1] + " open findings (" +
+      route[2] + " new) are the rows below; the totals above are the whole report's." : "";
     status.textContent = (route ? "Route " + route[0] + ": " + route[1] + " open findings (" + route[2] +
       " new). " : "") + (total === embedded ? total + " open findings on this page."
       : total + " of " + embedded + " open findings match the filters.");
