@@ -7,11 +7,15 @@ import dataclasses
 import datetime as dt
 import io
 import json
+from typing import Any
 
+import boto3
 import pytest
+import structlog
 from aws_collector_plugins import open_security_groups, unattached_ebs
+from moto import mock_aws
 
-from collector_core import Account, Finding, tags_from
+from collector_core import Account, CollectorContext, Finding, tags_from
 from collector_core.cli.findings import CsvWriter
 from collector_core.findings import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, BadFinding, normalise
 from collector_core.notify.asff import Product, asff_finding
@@ -85,16 +89,33 @@ def test_security_hub_findings_carry_the_tags() -> None:
     assert "Tags" not in untagged["Resources"][0]
 
 
-def test_built_in_collectors_tag_their_findings_from_the_resource(harness, registered) -> None:
-    ec2 = harness.client("ec2")
-    volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, TagSpecifications=[
-        {"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "Name", "Value": "scratch"}]}])
-    group = ec2.create_security_group(GroupName="web", Description="web", TagSpecifications=[
-        {"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "web"}]}])["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+def _collector(module: Any) -> Any:
+    """The one collector a built-in plugin module registers, as the runtime gets it."""
+    found: list[Any] = []
+    module.register_collectors(register=found.append)
+    return found[0]
 
-    (ebs,) = registered(unattached_ebs).collect(harness.ctx())
+
+def _ctx(options: dict[str, Any]) -> CollectorContext:
+    return CollectorContext(account=Account("123456789012", "test"), region="us-east-1", options=options,
+                            log=structlog.get_logger(), now=NOW,
+                            clients=lambda service, region: boto3.client(service, region_name=region))
+
+
+def test_built_in_collectors_tag_their_findings_from_the_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, TagSpecifications=[
+            {"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "Name", "Value": "scratch"}]}])
+        group = ec2.create_security_group(GroupName="web", Description="web", TagSpecifications=[
+            {"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "web"}]}])["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+        (ebs,) = _collector(unattached_ebs).collect(_ctx({}))
+        sgs = {f.resource_id: f for f in _collector(open_security_groups).collect(_ctx({"allowed_ports": []}))}
+
     assert ebs.resource_id == volume["VolumeId"] and ebs.tags == {"Name": "scratch", "team": "data"}
-    sgs = {f.resource_id: f for f in registered(open_security_groups).collect(harness.ctx({"allowed_ports": []}))}
     assert sgs[group].tags == {"team": "web"}
