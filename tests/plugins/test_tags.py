@@ -108,7 +108,8 @@ def test_built_in_collectors_tag_their_findings_from_the_resource(monkeypatch: p
     with mock_aws():
         ec2 = boto3.client("ec2", region_name="us-east-1")
         volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, TagSpecifications=[
-            {"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "Name", "Value": "scratch"}]}])
+            {"ResourceType": "volume",
+             "Tags": [{"Key": "team", "Value": "data"}, {"Key": "Name", "Value": "scratch"}]}])
         group = ec2.create_security_group(GroupName="web", Description="web", TagSpecifications=[
             {"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "web"}]}])["GroupId"]
         ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
