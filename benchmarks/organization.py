@@ -26,6 +26,18 @@ def measure_report(report: Any, *, accounts: int, regions: int, per_region: int)
                ok=run.peak_rss_mb <= 150)
 
 
+def measure_routes(report: Any, *, accounts: int, regions: int, per_region: int, routes: int) -> None:
+    """The same report with ``routes`` routes, each filtered in the one pass over the findings."""
+    run = _must(run_child("report", {"accounts": accounts, "regions": regions, "per_region": per_region,
+                                     "routes": routes}))
+    findings = accounts * regions * per_region
+    report.add(f"report with {routes} routes over {findings:,} findings",
+               f"peak RSS {run.peak_rss_mb:.0f} MB; built in {run.out['built']:.1f} s, the whole and every route "
+               f"rendered in {run.out['wall']:.1f} s; CPU {run.out['cpu']:.1f} s", "<= 150 MB peak",
+               f"{run.out['routed']:,} findings routed, {run.out['slack_messages']} Slack messages",
+               ok=run.peak_rss_mb <= 150)
+
+
 def measure_reading(report: Any, url: str, *, sizes: tuple[int, int], accounts: int) -> None:
     """Peak RSS of `findings --format json` and `notify --stdout` over tables of two sizes: the
     growth per 10,000 findings (the table's accounts stay the same; each holds more)."""

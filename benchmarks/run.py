@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks.checks import measure_checks
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
-from benchmarks.organization import measure_local_run, measure_reading, measure_report
+from benchmarks.organization import measure_local_run, measure_reading, measure_report, measure_routes
 from benchmarks.processes import Child, ChildRun, run_child
 from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
@@ -405,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Measuring the report and the read side at an organization's size...", file=sys.stderr)
             measure_report(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
                            per_region=20 if not args.quick else 5)
+            measure_routes(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
+                           per_region=20 if not args.quick else 5, routes=10)
             measure_reading(bench.report, url, sizes=(args.read_findings // 5, args.read_findings), accounts=20)
         if "local-run" in only:
             print("Measuring a local run against a 16-thread script...", file=sys.stderr)

@@ -104,6 +104,7 @@ def collector_actions(registry: Registry, names: Iterable[str]) -> list[str]:
 RESOURCE_SCOPES = {
     "iam:GetAccessKeyLastUsed": "iam::{account}:user/*",
     "iam:ListAccessKeys": "iam::{account}:user/*",
+    "iam:ListUserTags": "iam::{account}:user/*",
     "iam:GetRolePolicy": "iam::{account}:role/{role}",  # its own policy only
 }
 

@@ -68,6 +68,8 @@ def asff_finding(entry: Entry, product: Product, *, resource_type: str = "",
     }
     if entry.region != Scope.GLOBAL.value:
         resource["Region"] = entry.region
+    if entry.tags:  # bounded as ASFF bounds them (keys 128, values 256 characters)
+        resource["Tags"] = dict(entry.tags)
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(entry),

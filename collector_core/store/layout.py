@@ -164,9 +164,8 @@ def finding_item(finding: Finding, *, plugin: str, account: Account, region: str
         "first_seq": first_seq, "last_seen": iso(now), "ttl_days": ttl_days, "sighting": seen,
         "ttl": open_ttl(now, ttl_days, first_write=seen),
     }
-    tags = getattr(finding, "tags", None)
-    if tags:
-        item["tags"] = dict(tags)
+    if finding.tags:  # only when there are some: an untagged finding's item is as before
+        item["tags"] = dict(finding.tags)
     if size(item) > MAX_ITEM_BYTES:
         raise BadFinding(f"{finding.resource_id:.80}: item is over DynamoDB's 400 KB limit")
     return item
@@ -337,6 +336,7 @@ class Sightings:
     def to_finding(self, item: Mapping[str, Any]) -> StoredFinding:
         """A finding item as the domain's record, seen as late as the newest attempt that saw it."""
         finding = {k: item.get(k) for k in SCHEMA_FIELDS}
+        finding["tags"] = dict(item.get("tags") or {})
         seen_seq = int(item.get("seen_seq") or 0)
         days = item.get("ttl_days")
         last_seen = parse_time(item.get("last_seen"))

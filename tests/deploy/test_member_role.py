@@ -96,7 +96,7 @@ def test_resource_scoped_actions_get_their_resource() -> None:
     policy = policy_document(collector_actions(registry, ["iam_key_age"]))
     scoped = [s for s in policy["Statement"] if s["Resource"] != "*"]
     assert scoped == [{"Sid": "AwsCollectorReadScoped1", "Effect": "Allow",
-                       "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+                       "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags"],
                        "Resource": "arn:aws:iam::*:user/*"},
                       {"Sid": "AwsCollectorReadScoped2", "Effect": "Allow", "Action": ["iam:GetRolePolicy"],
                        "Resource": "arn:aws:iam::*:role/aws-collector-readonly"}]  # its own policy, for doctor

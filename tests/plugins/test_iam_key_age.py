@@ -79,6 +79,7 @@ def account(ctx: CollectorContext) -> dict[str, str]:
     iam = ctx.client("iam")
     for user in ("alice", "bob", "carol", "dave", "erin", "frank"):
         iam.create_user(UserName=user)
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "payments"}, {"Key": "owner", "Value": "alice"}])
     keys = {
         "alice-1": _add_key(ctx, "alice", 120 * DAY),  # two old keys for one user
         "alice-2": _add_key(ctx, "alice", 200 * DAY),  # past twice the limit: high
@@ -101,6 +102,8 @@ def _check_ground_truth(findings: list[Finding], keys: dict[str, str]) -> None:
     assert set(by_id) == {keys[k] for k in REPORTED}
     ages = {k: (by_id[keys[k]].details["age_days"], by_id[keys[k]].severity) for k in REPORTED}
     assert ages == {"alice-1": (120, "medium"), "alice-2": (200, "high"), "bob": (91, "medium")}
+    # Each finding carries its user's tags, listed once per user with an old key.
+    assert by_id[keys["alice-2"]].tags == {"owner": "alice", "team": "payments"} and by_id[keys["bob"]].tags == {}
     bob = by_id[keys["bob"]]
     assert bob.details["user"] == "bob"
     assert bob.details["user_arn"] == "arn:aws:iam::123456789012:user/bob"
@@ -126,7 +129,7 @@ def test_registration(register_plugin: Any) -> None:
     assert collector.options == {"max_age_days": 90}
     assert set(collector.permissions) == {
         "iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers",
-        "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+        "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListUserTags",
     }
 
 
@@ -137,9 +140,10 @@ def test_report_path_finds_old_active_keys_with_few_calls(
     with capture_logs() as logs:
         findings = _collect(collector, ctx, clock)
     _check_ground_truth(findings, account)
-    # moto answers STARTED, then COMPLETE; then one ListAccessKeys per offending user (alice, bob).
+    # moto answers STARTED, then COMPLETE; then one ListAccessKeys and one ListUserTags per offending
+    # user (alice, bob), never per user in the account.
     assert calls == ["GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport",
-                     "ListAccessKeys", "ListAccessKeys"]
+                     "ListAccessKeys", "ListUserTags", "ListAccessKeys", "ListUserTags"]
     assert clock.sleeps == [iam_key_age.REPORT_POLL_DELAYS[0]]
     assert [e["source"] for e in logs if e["event"] == "iam_key_age_source"] == ["credential_report"]
 
@@ -164,9 +168,10 @@ def test_fallback_finds_the_same_keys(ctx: CollectorContext, collector: Collecto
     assert next(f for f in findings if f.resource_id == account["bob"]).details["last_used_service"] == "s3"
     (source,) = [e for e in logs if e["event"] == "iam_key_age_source"]
     assert source["source"] == "list_users" and code in source["reason"]
-    # One ListUsers page, ListAccessKeys for each of the six users, last use of the three old keys.
+    # One ListUsers page, ListAccessKeys for each of the six users, last use of the three old keys,
+    # the tags of the two users who have them.
     fallback = calls[calls.index("ListUsers"):]
-    assert Counter(fallback) == {"ListUsers": 1, "ListAccessKeys": 6, "GetAccessKeyLastUsed": 3}
+    assert Counter(fallback) == {"ListUsers": 1, "ListAccessKeys": 6, "GetAccessKeyLastUsed": 3, "ListUserTags": 2}
 
 
 def test_report_never_ready_falls_back_after_bounded_polls(
@@ -245,6 +250,8 @@ def test_report_parsing_root_keys_and_a_stale_report(ctx: CollectorContext, coll
             {"UserName": "henry", "AccessKeyId": HENRY_1, "Status": "Active", "CreateDate": old},
             {"UserName": "henry", "AccessKeyId": HENRY_2, "Status": "Active", "CreateDate": old + DAY},
         ]}, {"UserName": "henry"})
+        stub.add_response("list_user_tags", {"Tags": [{"Key": "team", "Value": "data"}], "IsTruncated": False},
+                          {"UserName": "henry"})  # once for both of henry's keys
         stub.add_response("list_access_keys", {"AccessKeyMetadata": [
             {"UserName": "ivy", "AccessKeyId": "AKIAIVY000000000", "Status": "Inactive", "CreateDate": old},
         ]}, {"UserName": "ivy"})
@@ -262,8 +269,10 @@ def test_report_parsing_root_keys_and_a_stale_report(ctx: CollectorContext, coll
     first, second = by_id[HENRY_1].details, by_id[HENRY_2].details
     assert (first["last_used"], first["last_used_service"]) == (used.strftime("%Y-%m-%dT%H:%M:%SZ"), "sts")
     assert (second["last_used"], second["last_used_service"], second["age_days"]) == (None, None, 99)
-    # One ListAccessKeys each for henry, ivy and kate; none for root or jack.
-    assert calls == ["GenerateCredentialReport", "GetCredentialReport"] + ["ListAccessKeys"] * 3
+    assert by_id[HENRY_1].tags == by_id[HENRY_2].tags == {"team": "data"} and root.tags == {}
+    # One ListAccessKeys each for henry, ivy and kate; none for root or jack; henry's tags once.
+    assert calls == ["GenerateCredentialReport", "GetCredentialReport", "ListAccessKeys", "ListUserTags",
+                     "ListAccessKeys", "ListAccessKeys"]
 
 
 def test_fallback_follows_every_page(ctx: CollectorContext, collector: Collector) -> None:
@@ -284,6 +293,7 @@ def test_fallback_follows_every_page(ctx: CollectorContext, collector: Collector
             {"UserName": "u1"})
         stub.add_response("get_access_key_last_used", {"UserName": "u1", "AccessKeyLastUsed": {
             "ServiceName": "N/A", "Region": "N/A"}}, {"AccessKeyId": "AKIAU10000000000"})
+        stub.add_response("list_user_tags", {"Tags": [], "IsTruncated": False}, {"UserName": "u1"})
         stub.add_response("list_users", {"Users": [user("u2")], "IsTruncated": False},
                           {"MaxItems": 1000, "Marker": "m1"})
         stub.add_response("list_access_keys", {"AccessKeyMetadata": [
@@ -294,11 +304,14 @@ def test_fallback_follows_every_page(ctx: CollectorContext, collector: Collector
             {"UserName": "u2", "Marker": "k1"})
         stub.add_client_error("get_access_key_last_used", "AccessDenied", http_status_code=403,
                               expected_params={"AccessKeyId": "AKIAU2A000000000"})
+        stub.add_client_error("list_user_tags", "AccessDenied", http_status_code=403,
+                              expected_params={"UserName": "u2"})
         findings = _collect(collector, ctx)
         stub.assert_no_pending_responses()
     assert [f.resource_id for f in findings] == ["AKIAU10000000000", "AKIAU2A000000000"]
-    # A denied GetAccessKeyLastUsed leaves last use unknown; the key is still reported.
-    assert findings[1].details["last_used"] is None
+    # A denied GetAccessKeyLastUsed leaves last use unknown, a denied ListUserTags the tags; the key
+    # is still reported.
+    assert findings[1].details["last_used"] is None and findings[1].tags == {}
     assert [f.details["age_days"] for f in findings] == [95, 95]
 
 
