@@ -32,7 +32,7 @@ MAX_SUMMARY_CHARS = 1000
 #: A finding's tags, bounded as AWS bounds a resource's: 50 tags, keys of 128 and values of 256 characters.
 MAX_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS = 50, 128, 256
 #: Where AWS items keep their tags: EC2 and most services ``Tags``, RDS ``TagList``, a few ``tags``.
-TAG_ATTRIBUTES = ("Tags", "TagList", "tags")
+TAG_ATTRIBUTES = ("Tags", "TagList", "TagSet", "tags")  # EC2 network interfaces and S3 say TagSet
 #: A resource id is part of the item's sort key, which DynamoDB caps at 1024 bytes.
 MAX_RESOURCE_ID_BYTES = 512
 #: DynamoDB's number range (and 38 digits of precision).
@@ -89,7 +89,7 @@ def normalise(raw: Any) -> Finding:
 
 
 def tags_from(item: Mapping[str, Any]) -> dict[str, str]:
-    """A resource's tags from an AWS item (``Tags``, ``TagList`` or ``tags``, as a list of
+    """A resource's tags from an AWS item (``Tags``, ``TagList``, ``TagSet`` or ``tags``, as a list of
     ``{"Key", "Value"}`` or as a map), bounded as a finding's are; {} when it has none."""
     for attribute in TAG_ATTRIBUTES:
         raw = item.get(attribute)
@@ -147,7 +147,8 @@ class Attempt:
         """The attempt's result as the domain's record (scan rows may have been left out to fit;
         the run, the account and the status are the attempt's own, whatever the result says)."""
         account = {"name": "", **(self.result.get("account") or {}), "id": self.account_id}
-        return AccountResult.from_dict({**self.result, "run_id": self.run_id, "status": self.status, "account": account})
+        return AccountResult.from_dict({**self.result, "run_id": self.run_id, "status": self.status,
+                                        "account": account})
 
     @property
     def account_name(self) -> str | None:

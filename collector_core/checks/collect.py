@@ -14,6 +14,7 @@ import jmespath
 
 from collector_core.checks.model import Check
 from collector_core.collector import Collector, CollectorContext, Finding
+from collector_core.findings import tags_from
 
 #: The options a check has, per account as for any collector: its request parameters and severity.
 OPTION_KEYS = ("params", "severity")
@@ -36,7 +37,8 @@ def as_collector(check: Check) -> Collector:
                 raise ValueError(f"check {check.name}: id {check.id!r} gives {found!r} for an item, not a "
                                  "resource id (a string or number)")
             yield Finding(resource_id=str(found), summary=render(check.message, item), severity=severity,
-                          details=plain(item) if isinstance(item, Mapping) else {"value": plain(item)})
+                          details=plain(item) if isinstance(item, Mapping) else {"value": plain(item)},
+                          tags=tags_from(item) if isinstance(item, Mapping) else {})
 
     return Collector(name=check.name, scope=check.scope, summary=check.summary, collect=collect,
                      permissions=[check.action], options={"params": dict(check.params), "severity": check.severity},

@@ -29,9 +29,8 @@ def key_digest(resource_id: str) -> bytes:
 def content_digest(finding: Finding) -> bytes:
     """What a finding says: 4 bytes of its severity, summary, details and tags (if it has any)."""
     content: dict[str, Any] = {"severity": finding.severity, "summary": finding.summary, "details": finding.details}
-    tags = getattr(finding, "tags", None)
-    if tags:
-        content["tags"] = tags
+    if finding.tags:  # untagged findings hash as they did before tags existed
+        content["tags"] = finding.tags
     encoded = json.dumps(_canonical(content), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(encoded.encode(), digest_size=CONTENT_BYTES).digest()
 

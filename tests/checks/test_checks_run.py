@@ -57,6 +57,7 @@ def seed(endpoint: str) -> dict[str, Any]:
     for account in (A, B):
         ec2, logs, iam = (member(endpoint, account, s) for s in ("ec2", "logs", "iam"))
         free = [ec2.allocate_address(Domain="vpc")["AllocationId"] for _ in range(2)]
+        ec2.create_tags(Resources=free[:1], Tags=[{"Key": "team", "Value": f"team-{account[:1]}"}])
         instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
         used = ec2.allocate_address(Domain="vpc")["AllocationId"]
         ec2.associate_address(AllocationId=used, InstanceId=instance)
@@ -116,6 +117,8 @@ def test_checks_run_as_collectors_with_per_account_settings(server_env: str, tmp
     assert eip["severity"] == "low"
     assert eip["summary"] == f"Elastic IP {eip['details']['PublicIp']} is not associated"
     assert eip["details"]["AllocationId"] == eip["resource_id"]
+    # The item's Tags are the finding's tags, which routes and mutes match.
+    assert {got[("unassociated_eips", A, REGION, e)]["tags"].get("team") for e in seeded[A]["eips"]} == {"team-1", None}
     assert {got[k]["severity"] for k in got if k[0] == "logs_kept_forever"} == {"high", "low"}
     assert all(got[k]["severity"] == ("high" if k[1] == A else "low") for k in got if k[0] == "logs_kept_forever")
     user = next(f for k, f in got.items() if k[0] == "console_users")

@@ -21,7 +21,7 @@ from collector_core.findings import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_
 from collector_core.notify.asff import Product, asff_finding
 from collector_core.notify.ocsf import detection_finding
 from collector_core.notify.report import Entry
-from collector_core.store import layout
+from collector_core.store import layout, values
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
@@ -58,7 +58,7 @@ def test_a_plugin_gives_tags_as_a_map_or_pairs_and_nothing_else() -> None:
 def _stored(finding: Finding) -> dict:
     item = layout.finding_item(finding, plugin="unattached_ebs", account=Account("111111111111", "prod"),
                                region="eu-west-1", run_id="r1", attempt=1, now=NOW, ttl_days=7, first_seen=None)
-    return layout.to_finding(layout.plain(layout.attrs(item))).finding
+    return layout.Sightings().to_finding(values.plain(values.attrs(item))).finding
 
 
 def test_tags_survive_the_table_and_untagged_items_carry_no_attribute() -> None:
