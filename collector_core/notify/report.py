@@ -26,8 +26,8 @@ from collector_core.notify.mutes import Mute
 IN_MEMORY = 200
 
 
-class Place(NamedTuple):
-    """Where a finding is."""
+class Location(NamedTuple):
+    """Where a finding is: its account (id and name) and region."""
 
     account_id: str
     account_name: str
@@ -53,9 +53,9 @@ class Entry:
     details: Mapping[str, Any] = field(default_factory=dict)  # the collector's details, for exports
 
     @property
-    def place(self) -> Place:
+    def location(self) -> Location:
         """Account id, account name and region."""
-        return Place(self.account_id, self.account_name, self.region)
+        return Location(self.account_id, self.account_name, self.region)
 
     def open_days(self, now: dt.datetime) -> int | None:
         """Whole days since first seen."""
