@@ -270,12 +270,6 @@ def order(finding: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return finding["account_id"], finding["region"], finding["plugin"], finding["resource_id"]
 
 
-def open_days(finding: Mapping[str, Any], now: dt.datetime) -> int | None:
-    """Whole days since first seen."""
-    first = parse_time(finding.get("first_seen"))
-    return None if first is None else max(0, (now - first).days)
-
-
 def iso(moment: dt.datetime) -> str:
     """ISO-8601 UTC with a Z, to the second."""
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -278,15 +278,3 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(_Block, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|"))
-
-
-def template_actions(template_text: str) -> list[str]:
-    """The actions a member-role template allows, read back from its YAML."""
-    template = yaml.safe_load(template_text)
-    role = template["Resources"]["CollectorReadOnlyRole"]["Properties"]
-    actions: set[str] = set()
-    for policy in role["Policies"]:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            found = statement["Action"]
-            actions.update([found] if isinstance(found, str) else found)
-    return sorted(actions)

@@ -241,7 +241,7 @@ def _section(index: int, section: PluginSection, max_rows: int) -> str:
     if section.resolved:
         listed = section.resolved.head(MAX_RESOLVED_LISTED)
         parts.append(f"<details><summary>Resolved since the previous run ({len(section.resolved)})</summary><ul>")
-        parts += [f"<li>{_e(' '.join(e.place))}: <s>{_e(e.line)}</s></li>" for e in listed]
+        parts += [f"<li>{_e(' '.join(e.location))}: <s>{_e(e.line)}</s></li>" for e in listed]
         if len(section.resolved) > len(listed):
             parts.append(f"<li>…and {len(section.resolved) - len(listed)} more</li>")
         parts.append("</ul></details>")

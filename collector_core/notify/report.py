@@ -27,8 +27,8 @@ from collector_core.results import Status
 IN_MEMORY = 200
 
 
-class Place(NamedTuple):
-    """Where a finding is."""
+class Location(NamedTuple):
+    """Where a finding is: its account (id and name) and region."""
 
     account_id: str
     account_name: str
@@ -56,9 +56,9 @@ class Entry:
     routes: tuple[str, ...] = ()  # the routes it matched (notify.routes), for the page's ?route=
 
     @property
-    def place(self) -> Place:
+    def location(self) -> Location:
         """Account id, account name and region."""
-        return Place(self.account_id, self.account_name, self.region)
+        return Location(self.account_id, self.account_name, self.region)
 
     def open_days(self, now: dt.datetime) -> int | None:
         """Whole days since first seen."""

@@ -100,7 +100,7 @@ def _section(section: PluginSection, report: Report, max_lines: int) -> Iterable
     if section.resolved:
         yield "", _rich(_run("Resolved since the previous run:", italic=True))
         for entry in section.resolved.head(max_lines):
-            yield "resolved", _rich(_run(f"{' '.join(entry.place)}: {entry.line}", strikethrough=True))
+            yield "resolved", _rich(_run(f"{' '.join(entry.location)}: {entry.line}", strikethrough=True))
 
 
 def build_message(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN, link: str | None = None,

@@ -80,13 +80,6 @@ def resolve_accounts(config: RunConfig, clients: Clients) -> list[Account]:
     return sorted({a.id: a for a in accounts if a.id not in settings.exclude}.values(), key=lambda a: a.id)
 
 
-def plan_run(
-    config: RunConfig, registry: Registry, accounts: Iterable[Account], run_id: str, run_seq: int
-) -> list[WorkerEvent]:
-    """One event per account with its regions and its enabled collectors' merged options."""
-    return worker_events(config, plan_accounts(config, registry, accounts), run_id, run_seq)
-
-
 def worker_events(config: RunConfig, plans: Iterable[AccountPlan], run_id: str, run_seq: int) -> list[WorkerEvent]:
     """The event of each account's plan, with what every worker needs from the config."""
     metrics = config.metrics.to_doc()

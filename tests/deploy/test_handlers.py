@@ -26,7 +26,7 @@ from collector_core.findings import current_findings
 from collector_core.metrics import heartbeat
 from collector_core.runtime import director
 from collector_core.runtime.events import EventError, WorkerEvent
-from collector_core.runtime.planning import SubsetError
+from collector_core.runtime.planning import SubsetError, plan_accounts
 from collector_core.store import Store
 
 REGIONS = ["us-east-1"]
@@ -68,6 +68,11 @@ class LambdaAwareClients(Clients):
         return super().client(service, region, credentials, **kwargs)
 
 
+def plan_events(config, registry, accounts, run_id: str, run_seq: int) -> list[WorkerEvent]:
+    """The director's events for these accounts, as its run would hand them to the invoker."""
+    return director.worker_events(config, plan_accounts(config, registry, accounts), run_id, run_seq)
+
+
 @pytest.fixture
 def lambda_env(server_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingLambda:
     """A fresh execution environment: moto behind AWS_ENDPOINT_URL, a config file, Lambda recorded."""
@@ -95,7 +100,7 @@ def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env:
     events = [WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls]
     # The same events the local invoker would get from the same plan.
     cfg = handlers.config()
-    planned = director.plan_run(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"],
+    planned = plan_events(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"],
                                 out["run_seq"])
     assert sorted(events, key=lambda e: e.account.id) == sorted(planned, key=lambda e: e.account.id)
 
@@ -121,7 +126,7 @@ def test_a_run_past_relay_above_is_relayed_and_every_account_gets_one_worker(
                                                                                      "Event")}
     events = sorted((WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls),
                     key=lambda e: e.account.id)
-    planned = director.plan_run(handlers.config(), handlers.runtime().registry, [e.account for e in events],
+    planned = plan_events(handlers.config(), handlers.runtime().registry, [e.account for e in events],
                                 out["run_id"], out["run_seq"])
     assert [e.account.id for e in events] == accounts  # each exactly once
     assert events == sorted(planned, key=lambda e: e.account.id)
@@ -159,7 +164,7 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
     account = sim.accounts[0]
     now = dt.datetime.now(dt.timezone.utc)
     run = store.start_run("run-1", [account.id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
-    [event] = director.plan_run(cfg, rt.registry, [account], "run-1", run.run_seq)
+    [event] = plan_events(cfg, rt.registry, [account], "run-1", run.run_seq)
 
     result = handlers.worker(event.to_dict(), Context())
 
@@ -324,7 +329,7 @@ def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_r
         cfg = handlers.config()
         now = dt.datetime.now(dt.timezone.utc)
         run = store.start_run("run-2", ids, now=now, ttl_days=7, deadline=now)
-        events = director.plan_run(cfg, rt.registry, cfg.configured_accounts(), "run-2", run.run_seq)
+        events = plan_events(cfg, rt.registry, cfg.configured_accounts(), "run-2", run.run_seq)
         relayed = handlers.director({"relay": [e.to_dict() for e in events]}, None)
         assert relayed["run_id"] == "run-2" and len(relayed["invoke_failures"]) == 3
         assert store.run(run.run_seq).done == 3  # type: ignore[union-attr]
@@ -347,7 +352,7 @@ def test_a_lost_worker_from_the_queue_is_recorded_failed_and_its_run_reported_on
     now = dt.datetime.now(dt.timezone.utc)
     accounts = [Account("111111111111", "prod"), Account("222222222222", "sandbox")]
     run = store.start_run("run-lost", [a.id for a in accounts], now=now, ttl_days=7, deadline=now)
-    events = director.plan_run(handlers.config(), rt.registry, accounts, run.run_id, run.run_seq)
+    events = plan_events(handlers.config(), rt.registry, accounts, run.run_id, run.run_seq)
     message = {"Records": [
         {"messageId": "m1", "body": json.dumps(destination_record(events[0].to_dict()))},
         {"messageId": "m2", "body": json.dumps(destination_record({"relay": [events[1].to_dict()]},

@@ -10,6 +10,7 @@ from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, report_of, 
 
 from collector_core.collector import Collector, Scope
 from collector_core.notify.mutes import Mute
+from collector_core.notify.report import IN_MEMORY, Entry, EntryList
 from collector_core.notify.text import render
 from collector_core.plugins import PluginSpec, Registry
 from collector_core.results import Failure
@@ -150,3 +151,25 @@ def test_the_text_report_groups_by_plugin_then_account_and_region(mocked_aws: No
     assert lines[start + 4] == "  222222222222 sandbox / eu-west-1"
     assert "resolved since the previous run:" in lines[start + 6]
     assert "111111111111 prod us-east-1: vol-gone is a problem" in lines[start + 7]
+
+
+def test_a_list_longer_than_memory_holds_keeps_every_entry_in_order_the_last_included() -> None:
+    entries = EntryList()
+    made = [Entry(SG, PROD.id, PROD.name, "us-east-1", f"sg-{i:04d}", "high", f"line {i}")
+            for i in range(IN_MEMORY * 2 + 1)]
+    for entry in made:
+        entries.append(entry)
+
+    assert len(entries) == len(made)
+    assert list(entries) == made
+    assert [e for e, _ in zip(entries, entries, strict=True)] == made  # iterations nest, each from the start
+    assert entries.head(IN_MEMORY + 2) == made[:IN_MEMORY + 2]
+
+
+def test_a_plugin_with_more_open_findings_than_memory_holds_reports_every_one() -> None:
+    count = IN_MEMORY + 1
+    report = report_of([run_record("r1", [PROD]), account_run(PROD, "r1", [("us-east-1", SG)])] + [
+        finding(PROD, "us-east-1", SG, f"sg-{i:04d}", run="r1") for i in range(count)], now=NOW)
+
+    (section,) = report.sections
+    assert [e.resource_id for e in section.open] == [f"sg-{i:04d}" for i in range(count)]

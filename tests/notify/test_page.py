@@ -145,6 +145,17 @@ def test_a_big_plugin_embeds_its_most_severe_findings_and_says_how_to_get_the_re
             f"<code>aws-collector findings --plugin {SG} --format csv</code> lists them all.") in text
 
 
+def test_among_findings_as_severe_the_oldest_are_embedded_first(mocked_aws: None) -> None:
+    ages = {"sg-a": 3, "sg-b": 90, "sg-c": 0, "sg-d": 30}
+    report = report_of([run_record("r1", [PROD]), account_run(PROD, "r1", [("us-east-1", SG)])] + [
+        finding(PROD, "us-east-1", SG, name, run="r1", severity="high", first_seen=NOW - dt.timedelta(days=days))
+        for name, days in ages.items()], now=NOW)
+
+    (section,) = page_data(page.render(report, max_rows=3))["sections"]
+
+    assert [(r[2], r[5]) for r in section["rows"]] == [("sg-b", 90), ("sg-d", 30), ("sg-a", 3)]
+
+
 def test_the_matrix_ranks_accounts_by_open_findings(mocked_aws: None) -> None:
     text = page.render(report_of(items(), now=NOW))
 

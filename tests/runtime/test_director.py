@@ -9,8 +9,9 @@ import pytest
 from collector_core.aws.clients import Clients
 from collector_core.config.load import parse_config
 from collector_core.plugins import load_plugins
-from collector_core.runtime.director import new_run_id, plan_run, resolve_accounts, run
+from collector_core.runtime.director import new_run_id, resolve_accounts, run, worker_events
 from collector_core.runtime.events import WorkerEvent
+from collector_core.runtime.planning import plan_accounts
 from collector_core.store import Store
 
 
@@ -56,7 +57,7 @@ def test_plan_merges_defaults_plugins_and_account_overrides() -> None:
                          "iam_key_age": {"max_age_days": 7}}},
         ],
     }, "c.yaml", registry)
-    prod, sandbox = plan_run(config, registry, config.configured_accounts(), "run-1", 1)
+    prod, sandbox = worker_events(config, plan_accounts(config, registry, config.configured_accounts()), "run-1", 1)
     assert prod.regions == ["eu-west-1", "us-east-1"]
     assert prod.collectors == {"iam_key_age": {"max_age_days": 30},
                                "open_security_groups": {"allowed_ports": [80, 443]}}
