@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from collector_core.aliases import AliasBomb, load_yaml
 from collector_core.checks.model import Check, CheckError, parse_checks
+from collector_core.documents.loader import AliasBomb, load_yaml
 
 #: A file of checks is read whole; a thousand checks fit in far less.
 MAX_FILE_BYTES = 1024 * 1024

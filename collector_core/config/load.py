@@ -11,13 +11,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from collector_core.aliases import AliasBomb, load_yaml
 from collector_core.checks.model import Check, CheckError, parse_checks
 from collector_core.checks.options import option_problems
 from collector_core.config.errors import ConfigError, explain, kind
 from collector_core.config.model import AccountConfig, Config, with_checks
 from collector_core.config.schema import config_schema, section_problems
 from collector_core.config.sources import MAX_CONFIG_BYTES, read_source
+from collector_core.documents.loader import AliasBomb, load_yaml
 from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify import mutes
 from collector_core.notify.channels import NotifySettings

@@ -7,11 +7,11 @@ from typing import Any
 
 from collector_core.checks import options as checks
 from collector_core.config.errors import shown_key
+from collector_core.documents.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 from collector_core.metrics import sinks
 from collector_core.notify import channels, mutes, routes
 from collector_core.plugins import ALLOW_ACTIONS, Registry
 from collector_core.runtime import organization
-from collector_core.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 
 
 def config_schema(registry: Registry) -> Schema:

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from collector_core.aws.clients import Clients
 from collector_core.channel import RESERVED_NAMES, Channel, ChannelContext
+from collector_core.documents.schema import BOOLEAN, Schema, mapping
 from collector_core.errors import describe
 from collector_core.logs import get_logger
 from collector_core.notify import history
@@ -25,7 +26,6 @@ from collector_core.notify.mutes import Mute
 from collector_core.notify.report import Report, RunNotStarted
 from collector_core.notify.routes import Route
 from collector_core.plugins import Registry
-from collector_core.schema import BOOLEAN, Schema, mapping
 from collector_core.store import Store
 
 

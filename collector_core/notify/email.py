@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector_core.channel import Channel, ChannelContext
+from collector_core.documents.schema import Schema, mapping, region
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Report, section_title
 from collector_core.notify.text import render
-from collector_core.schema import Schema, mapping, region
 
 MAX_ROWS_PER_PLUGIN = 500  # keeps a huge report well under SES's message size limit
 SES_MAX_RECIPIENTS = 50  # destinations per SendEmail call

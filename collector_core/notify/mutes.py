@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from collector_core.schema import NON_EMPTY, Schema, mapping
+from collector_core.documents.schema import NON_EMPTY, Schema, mapping
 
 
 @dataclass(frozen=True)

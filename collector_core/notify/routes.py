@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from collector_core.collector import SEVERITIES
-from collector_core.schema import Schema, mapping
+from collector_core.documents.schema import Schema, mapping
 
 #: A route's name: it shows in messages, in ``--route`` and in the page's ``?route=``.
 ROUTE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

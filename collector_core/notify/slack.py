@@ -24,10 +24,10 @@ from typing import Any
 from collector_core.channel import Channel, ChannelContext, ChannelError
 from collector_core.channel.http import Poster, usable_url
 from collector_core.channel.secrets import SecretSource, secret_keys
+from collector_core.documents.schema import Schema, mapping
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
-from collector_core.schema import Schema, mapping
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from collector_core.aws.clients import Clients, Credentials, home_region
 from collector_core.collector import Collector, CollectorContext, Scope
-from collector_core.findings import BadFinding, normalise
+from collector_core.findings import BadFinding, Place, normalise
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
 from collector_core.results import AccountResult, Scan
@@ -29,7 +29,6 @@ from collector_core.runtime.ledger import Ledger
 from collector_core.runtime.writer import Preparation, Writer
 from collector_core.store import Store
 from collector_core.store.requests import UnprocessedWrites
-from collector_core.store.sightings import Place
 
 ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")
 #: Called once a run's last account is recorded: (run_id, run_seq).

@@ -23,13 +23,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from collector_core.collector import Finding
 from collector_core.errors import describe
-from collector_core.findings import BadFinding
+from collector_core.findings import BadFinding, Place
 from collector_core.logs import get_logger
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.ledger import Ledger
 from collector_core.store import Store, Written
 from collector_core.store.layout import Known
-from collector_core.store.sightings import Place, blob, sighting
+from collector_core.store.sightings import blob, sighting
 
 #: Threads writing one account's findings: each write is one conditional request.
 WRITE_THREADS = 16

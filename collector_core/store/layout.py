@@ -14,6 +14,7 @@ from collector_core.findings import (
     SCHEMA_FIELDS,
     Attempt,
     BadFinding,
+    Place,
     PluginCounts,
     RunRecord,
     RunSummary,
@@ -23,7 +24,7 @@ from collector_core.findings import (
 )
 from collector_core.results import AccountResult
 from collector_core.store import sightings
-from collector_core.store.sightings import Place, Seen
+from collector_core.store.sightings import Seen
 from collector_core.store.values import size
 
 #: The layout this version reads and writes; the table records its own (see layout_item).

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from collector_core.collector import Finding
+from collector_core.findings import Place
 
-Place = tuple[str, str]  # (region, plugin)
 KEY_BYTES, CONTENT_BYTES = 8, 4
 SIGHTING_BYTES = KEY_BYTES + CONTENT_BYTES
 

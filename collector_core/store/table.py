@@ -12,12 +12,11 @@ from botocore.exceptions import ClientError
 
 from collector_core.aws.clients import Clients, home_region
 from collector_core.collector import Account
-from collector_core.findings import AccountState, RunRecord, RunSummary, StoredFinding, iso
+from collector_core.findings import AccountState, Place, RunRecord, RunSummary, StoredFinding, iso
 from collector_core.results import AccountResult, RunProgress, Status
 from collector_core.store import layout, requests
 from collector_core.store.layout import ACCOUNTS, ATTEMPT, FINDING, KEY_SCHEMA, LAYOUT, RUNS, TTL_ATTRIBUTE, Known
 from collector_core.store.read_ahead import ReadAhead
-from collector_core.store.sightings import Place
 from collector_core.store.values import attrs, plain, value
 
 #: A condition that lets a finding be written only by an attempt at least as new as the one that wrote it.
