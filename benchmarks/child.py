@@ -319,7 +319,8 @@ def run_report(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
 
     from collector_core.findings import AccountState, Attempt, RunRecord, StoredFinding, order
     from collector_core.notify import slack, text
-    from collector_core.notify.build import build_report
+    from collector_core.notify.build import build_reports
+    from collector_core.notify.routes import Match, Route
 
     now = dt.datetime.now(dt.UTC)
     regions = [f"region-{r:02d}" for r in range(job["regions"])]
@@ -336,20 +337,27 @@ def run_report(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
                                "severity": ("low", "medium", "high")[f % 3],
                                "summary": f"Unattached EBS volume res-{a}-{r}-{f:03d}: 100 GiB gp3, ~$8.00/month",
                                "details": {"size_gib": 100, "volume_type": "gp3", "tags": {"Name": "x" * 20}},
+                               "tags": {"Name": "x" * 20, "team": f"team-{(a + f) % 10}"},
                                "run_id": "bench", "first_seen": "2026-01-01T00:00:00Z",
                                "last_seen": now.isoformat(), "ttl": int(now.timestamp()) + 86400},
                               seen_seq=3, first_seq=1 if f % 5 else 3)
                 for r, region in enumerate(regions) for f in range(job["per_region"])]
             yield AccountState(account_id, sorted(findings, key=lambda s: order(s.finding)), attempts)  # key order
 
+    # ``routes``: that many teams, half by tag (team=team-N), half by account (a tenth of the ids each).
+    routes = [Route(f"team-{i}", Match(tags={"team": f"team-{i}"}) if i % 2 else Match(accounts=tuple(
+        ids[j] for j in range(i, len(ids), max(1, job.get("routes", 0)))))) for i in range(job.get("routes", 0))]
     started, cpu = time.perf_counter(), time.process_time()
-    report = build_report(states(), now=now, run=run)
+    reports = build_reports(states(), now=now, run=run, routes=routes)
     built = time.perf_counter() - started
+    lines = messages = 0
     with open(os.devnull, "w") as devnull:
-        lines = sum(devnull.write(line) >= 0 for line in text.lines(report))
-    messages = slack.build_messages(report)
+        for report in [reports.full, *reports.routes.values()]:  # each message rendered in full
+            lines += sum(devnull.write(line) >= 0 for line in text.lines(report))
+            messages += len(slack.build_messages(report))
     return {"wall": time.perf_counter() - started, "built": built, "cpu": time.process_time() - cpu,
-            "findings": report.open, "lines": lines, "slack_messages": len(messages), "calls": []}
+            "findings": reports.full.open, "lines": lines, "slack_messages": messages, "calls": [],
+            "routed": sum(r.open for r in reports.routes.values())}
 
 
 def setup_cli(calls: CallLog) -> Any:

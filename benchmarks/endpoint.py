@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from collector_core.demo.simulate import FAKE_CREDENTIALS
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 Invoked = Callable[[str, bytes], None]
+WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
 class LatencyMiddleware:
@@ -35,6 +37,7 @@ class LatencyMiddleware:
         self.invoke_latency = invoke_latency
         self.on_invoke: Invoked | None = None
         self.requests = 0
+        self.dynamodb: Counter[str] = Counter()  # DynamoDB requests by action (X-Amz-Target)
         self.invocations = 0
         self.served: list[tuple[float, float]] = []  # (arrival, CPU seconds) of each request served
         self._lock = threading.Lock()
@@ -43,8 +46,11 @@ class LatencyMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):  # the harness's own control calls: no AWS round trip
             return self.app(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
         with self._lock:
             self.requests += 1
+            if target.startswith("DynamoDB_"):
+                self.dynamodb[target.split(".", 1)[-1]] += 1
         time.sleep(self.latency)
         arrived, cpu = time.perf_counter(), time.thread_time()
         try:
@@ -52,6 +58,11 @@ class LatencyMiddleware:
         finally:  # what serving it cost this process, to tell the simulator's CPU from the client's
             with self._lock:
                 self.served.append((arrived, time.thread_time() - cpu))
+
+    def writes(self) -> int:
+        """DynamoDB write requests served so far (each a request, whatever it holds)."""
+        with self._lock:
+            return sum(n for action, n in self.dynamodb.items() if action in WRITE_ACTIONS)
 
     def cpu_between(self, start: float, end: float) -> float:
         """CPU seconds moto spent on requests that arrived between two time.perf_counter() values

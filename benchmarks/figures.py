@@ -18,6 +18,7 @@ SCRIPT_OPERATIONS = {
     "GenerateCredentialReport": "iam_key_age",
     "GetCredentialReport": "iam_key_age",
     "GetAccessKeyLastUsed": "iam_key_age",
+    "ListUserTags": "iam_key_age",
 }
 #: A worker must at least write its last findings, then its run record and its done mark.
 TAIL_CALLS = 3

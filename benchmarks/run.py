@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.catalog import measure_catalog
+from benchmarks.checks import measure_checks
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
-from benchmarks.organization import measure_local_run, measure_reading, measure_report
+from benchmarks.organization import measure_local_run, measure_reading, measure_report, measure_routes
 from benchmarks.processes import Child, ChildRun, run_child
 from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
 
 #: The groups of figures, in the order they are measured (--only picks some).
-GROUPS = ("worker", "catalog", "fan-out", "whole-run", "report", "local-run", "page")
+GROUPS = ("worker", "catalog", "fan-out", "whole-run", "report", "local-run", "checks", "page")
 #: 17 commercial regions enabled by default in every account.
 REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
@@ -282,7 +283,7 @@ def measure_worker(bench: Bench) -> tuple[ChildRun, ChildRun]:
                "script: " + ", ".join(f"{p} {script.get(p, 0):.1f}" for p in ours),
                ok=all(ours[p] <= script.get(p, 0) + 1e-9 for p in ours))
     report.add("DynamoDB calls per account (worker)", _counts(write_calls(worker.out["calls"])),
-               "one read per account; a conditional write per finding",
+               "one read per account; a conditional write per new or changed finding",
                "script: " + _counts(write_calls(laptop.out["calls"])))
     report.add("worker cold start (spawn -> handler ready)",
                f"{ms(worker.cold_start)} (imports {ms(worker.imports)})", "printed; small",
@@ -408,11 +409,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Measuring the report and the read side at an organization's size...", file=sys.stderr)
             measure_report(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
                            per_region=20 if not args.quick else 5)
+            measure_routes(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
+                           per_region=20 if not args.quick else 5, routes=10)
             measure_reading(bench.report, url, sizes=(args.read_findings // 5, args.read_findings), accounts=20)
         if "local-run" in only:
             print("Measuring a local run against a 16-thread script...", file=sys.stderr)
             measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
                               regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
+        if "checks" in only:
+            print("Measuring a declarative check against the same check as a plugin...", file=sys.stderr)
+            measure_checks(bench.report, middleware, regions=list(REGIONS[: args.regions]),
+                           per_region=5 if args.quick else 50, latency_ms=args.latency_ms,
+                           rounds=3 if args.quick else 15)
     if "page" in only:
         print("Measuring the HTML report: built from synthetic findings, loaded in chromium...", file=sys.stderr)
         measure_report_page(bench.report, (20_000,) if args.quick else (20_000, 100_000))

@@ -10,6 +10,7 @@ from collector_core.collector import (
     Finding,
     Scope,
 )
+from collector_core.findings import tags_from
 from collector_core.hookspecs import PLUGIN_API_VERSION, hookimpl
 
 #: This release; setup.cfg reads it from here, so it is written in one place.
@@ -28,4 +29,5 @@ __all__ = [
     "Scope",
     "__version__",
     "hookimpl",
+    "tags_from",
 ]

@@ -47,6 +47,9 @@ class Finding:
     summary: str
     severity: str = "medium"
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: The resource's tags (key -> value), which routes and mutes match; at most 50, keys up to 128
+    #: characters and values up to 256 (AWS's own limits); more is cut. Plugin API 1.2.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 ClientSource = Callable[[str, str], Any]

@@ -12,22 +12,27 @@ import dataclasses
 import datetime as dt
 import decimal
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import SEVERITIES, Finding
+from collector_core.results import AccountResult
 
 #: The public finding schema, in the order `findings --format csv` prints it.
 SCHEMA_FIELDS = (
     "plugin", "account_id", "account_name", "region", "resource_id", "severity", "summary",
-    "details", "run_id", "first_seen", "last_seen", "ttl",
+    "details", "tags", "run_id", "first_seen", "last_seen", "ttl",
 )
 #: Leave room under DynamoDB's 400 KB item limit for keys and the other attributes.
 MAX_DETAILS_BYTES = 300 * 1024
 #: DynamoDB nests documents at most 32 levels deep; keep a margin for the item around them.
 MAX_DETAILS_DEPTH = 30
 MAX_SUMMARY_CHARS = 1000
+#: A finding's tags, bounded as AWS bounds a resource's: 50 tags, keys of 128 and values of 256 characters.
+MAX_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS = 50, 128, 256
+#: Where AWS items keep their tags: EC2 and most services ``Tags``, RDS ``TagList``, a few ``tags``.
+TAG_ATTRIBUTES = ("Tags", "TagList", "TagSet", "tags")  # EC2 network interfaces and S3 say TagSet
 #: A resource id is part of the item's sort key, which DynamoDB caps at 1024 bytes.
 MAX_RESOURCE_ID_BYTES = 512
 #: DynamoDB's number range (and 38 digits of precision).
@@ -44,7 +49,7 @@ def normalise(raw: Any) -> Finding:
         fields = dataclasses.asdict(raw)
     elif isinstance(raw, Mapping):
         fields = dict(raw)
-        unknown = set(fields) - {"resource_id", "summary", "severity", "details"}
+        unknown = set(fields) - {"resource_id", "summary", "severity", "details", "tags"}
         if unknown:
             raise BadFinding(f"unknown finding keys {sorted(map(str, unknown))[:5]}")
     else:
@@ -76,8 +81,33 @@ def normalise(raw: Any) -> Finding:
         raise BadFinding(f"{resource_id:.80}: details hold {exc}") from None
     if depth > MAX_DETAILS_DEPTH:
         raise BadFinding(f"{resource_id:.80}: details nest deeper than {MAX_DETAILS_DEPTH} levels")
+    raw_tags = fields.get("tags") or {}
+    if not isinstance(raw_tags, (Mapping, list, tuple)):
+        raise BadFinding(f"{resource_id:.80}: tags must be a mapping, got {type(raw_tags).__name__}")
     return Finding(resource_id=resource_id, summary=summary.strip().splitlines()[0][:MAX_SUMMARY_CHARS],
-                   severity=severity, details=plain)
+                   severity=severity, details=plain, tags=bounded_tags(raw_tags))
+
+
+def tags_from(item: Mapping[str, Any]) -> dict[str, str]:
+    """A resource's tags from an AWS item (``Tags``, ``TagList``, ``TagSet`` or ``tags``, as a list of
+    ``{"Key", "Value"}`` or as a map), bounded as a finding's are; {} when it has none."""
+    for attribute in TAG_ATTRIBUTES:
+        raw = item.get(attribute)
+        if isinstance(raw, (Mapping, list, tuple)):
+            return bounded_tags(raw)
+    return {}
+
+
+def bounded_tags(raw: Mapping[str, Any] | Sequence[Any]) -> dict[str, str]:
+    """Tags as a map of strings, the first MAX_TAGS (by key) with keys and values cut to AWS's
+    limits; pairs may be ``{"Key", "Value"}`` (or ``key``/``value``); empty keys are dropped."""
+    if isinstance(raw, Mapping):
+        pairs: Iterable[tuple[Any, Any]] = raw.items()
+    else:
+        pairs = ((p.get("Key", p.get("key")), p.get("Value", p.get("value"))) for p in raw if isinstance(p, Mapping))
+    tags = {str(k)[:MAX_TAG_KEY_CHARS]: "" if v is None else str(v)[:MAX_TAG_VALUE_CHARS]
+            for k, v in pairs if k is not None and str(k)}
+    return dict(sorted(tags.items())[:MAX_TAGS])
 
 
 # -- what the table holds --------------------------------------------------------------------
@@ -108,9 +138,17 @@ class Attempt:
     run_seq: int
     start: int  # the account's attempt sequence when it started
     end: int  # ... and when its scans had all finished
-    status: str  # ok, partial, failed or never reported
+    status: str  # a results.Status: ok, partial, failed or never reported
     ok_places: frozenset[Place]
-    result: Mapping[str, Any]  # runtime.results.AccountResult.to_dict(), compacted to fit
+    result: Mapping[str, Any]  # results.AccountResult.to_dict(), compacted to fit (see outcome)
+
+    @property
+    def outcome(self) -> AccountResult:
+        """The attempt's result as the domain's record (scan rows may have been left out to fit;
+        the run, the account and the status are the attempt's own, whatever the result says)."""
+        account = {"name": "", **(self.result.get("account") or {}), "id": self.account_id}
+        return AccountResult.from_dict({**self.result, "run_id": self.run_id, "status": self.status,
+                                        "account": account})
 
     @property
     def account_name(self) -> str | None:
@@ -230,12 +268,6 @@ def finding_key(account_id: str, region: str, plugin: str, resource_id: str) -> 
 def order(finding: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """The order findings are listed in: account, region, plugin, resource."""
     return finding["account_id"], finding["region"], finding["plugin"], finding["resource_id"]
-
-
-def open_days(finding: Mapping[str, Any], now: dt.datetime) -> int | None:
-    """Whole days since first seen."""
-    first = parse_time(finding.get("first_seen"))
-    return None if first is None else max(0, (now - first).days)
 
 
 def iso(moment: dt.datetime) -> str:

@@ -22,12 +22,12 @@ from collector_core.errors import describe
 from collector_core.metrics import heartbeat
 from collector_core.metrics.sinks import MetricsSettings, emit
 from collector_core.plugins import Registry, load_plugins
+from collector_core.results import AccountResult
 from collector_core.runtime import director as director_
 from collector_core.runtime.completion import close_overdue, failed_invocation, record_lost
 from collector_core.runtime.events import EventError, WorkerEvent, relayed_events, requested_subset
 from collector_core.runtime.invokers import LambdaInvoker, Relay, invoke_async
 from collector_core.runtime.planning import SubsetError
-from collector_core.runtime.results import AccountResult
 from collector_core.runtime.worker import run_account
 from collector_core.store import Store
 
@@ -70,6 +70,7 @@ class Runtime:
 _lock = threading.Lock()
 _runtime: Runtime | None = None
 _config: Config | None = None
+_layout_checked: set[str] = set()  # tables whose layout this instance has checked (once per cold start)
 
 
 def runtime() -> Runtime:
@@ -123,7 +124,7 @@ def director(event: Any, context: Any) -> dict[str, Any]:
         cfg = config()
         store = Store.open(cfg.table, rt.clients)
         store.check_table()  # a table of another layout would lose findings: refuse before anything is written
-        result = director_.run(cfg, rt.registry, invoker, clients=rt.clients, store=store, subset=subset,
+        result = director_.run(cfg, cfg.registry(rt.registry), invoker, clients=rt.clients, store=store, subset=subset,
                                deadline_seconds=_seconds(RUN_DEADLINE_ENV, director_.DEFAULT_DEADLINE_SECONDS))
     except SubsetError:  # a trial run's own filters: said to whoever invoked it, nothing started
         raise
@@ -205,19 +206,39 @@ def worker(event: Any, context: Any) -> dict[str, Any]:
     _begin(context, "worker")
     parsed = WorkerEvent.from_dict(event)
     rt = runtime()
-    unknown = sorted(set(parsed.collectors) - set(rt.registry.names()))
+    registry = _with_event_checks(rt.registry, parsed)
+    unknown = sorted(set(parsed.collectors) - set(registry.names()))
     if unknown:
         # The director planned with plugins this package lacks: say so rather than half-run.
         raise EventError(f"worker event: collectors not installed in this function: {', '.join(unknown)}; "
-                         f"installed: {', '.join(rt.registry.names()) or 'none'}")
+                         f"installed: {', '.join(registry.names()) or 'none'}")
     remaining = context.get_remaining_time_in_millis() / 1000
     # Short timeouts (tests, offline runs) keep a fifth back instead of the full margin.
     deadline = time.monotonic() + remaining - min(FLUSH_MARGIN_SECONDS, remaining / 5)
-    result = run_account(parsed, registry=rt.registry, clients=rt.clients,
-                         store=Store.open(parsed.table, rt.clients), deadline=deadline,
+    store = Store.open(parsed.table, rt.clients)
+    if parsed.table not in _layout_checked:
+        # A worker of another version must not write into this layout: fail (to the failed-invocations
+        # queue, which records the account failed with this reason) before anything is written.
+        store.check_layout()
+        _layout_checked.add(parsed.table)
+    result = run_account(parsed, registry=registry, clients=rt.clients, store=store, deadline=deadline,
                          on_run_complete=_notify_run_complete)
     _emit_metrics(result, parsed.metrics, rt)
     return result.to_dict()
+
+
+def _with_event_checks(registry: Registry, event: WorkerEvent) -> Registry:
+    """The installed plugins plus the config's checks the event carries (validated by the director)."""
+    if not event.checks:
+        return registry
+    from collector_core.checks.model import CheckError, parse_checks
+    from collector_core.config.model import with_checks
+
+    try:
+        checks = parse_checks(event.checks, "worker event", classify=False)
+    except CheckError as exc:  # a director of another version: say so rather than half-run
+        raise EventError(str(exc)) from None
+    return with_checks(registry, checks, "worker event")
 
 
 def _emit_metrics(result: AccountResult, section: dict[str, Any], rt: Runtime) -> None:
@@ -246,8 +267,8 @@ def notifier(event: Any, context: Any) -> dict[str, Any]:
     store = Store.open(cfg.table, rt.clients)
 
     def report(seq: int | None) -> dict[str, Any]:
-        return run_notifier(cfg.notify, mutes=cfg.mute, registry=rt.registry, store=store, clients=rt.clients,
-                            run_seq=seq, history_days=cfg.history_days)
+        return run_notifier(cfg.notify, mutes=cfg.mute, registry=cfg.registry(rt.registry), store=store,
+                            clients=rt.clients, run_seq=seq, history_days=cfg.history_days)
 
     if event.get("sweep"):
         closed = close_overdue(store, now=dt.datetime.now(dt.timezone.utc), ttl_days=cfg.ttl_days)

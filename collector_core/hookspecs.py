@@ -20,10 +20,15 @@ What each plugin API version added:
   sleep, log, client, partition, history): report channels come in through the same door as collectors.
   ``Account.ou`` (``ctx.account.ou``), the account's organizational unit path
   (``Root/Workloads/Payments``) when the accounts come from AWS Organizations, else None.
+  The ``register_checks`` hook: a plugin ships declarative checks as YAML files (a package may be
+  checks only, with no collector code).
+  ``Finding.tags``, the resource's tags (a bounded map; ``collector_core.findings.tags_from`` reads
+  them from an AWS item's ``Tags``/``TagList``/``TagSet``/``tags``), which routes and mutes match.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pluggy
 
@@ -65,6 +70,25 @@ def register_channels(register: Callable[[Channel], None]) -> None:
     (stdout, slack, email, securityhub, html, webhook, teams, s3) register through this hook too.
 
     :param register: callback that adds one :class:`collector_core.Channel`.
+    :return: nothing; anything returned is ignored.
+
+    .. versionadded:: 1.2 (plugin API)
+    """
+
+
+@hookspec
+def register_checks(register: Callable[[Path], None]) -> None:
+    """Register files of declarative checks this plugin ships.
+
+    Call ``register(path)`` once per file, with the :class:`pathlib.Path` of a YAML file whose top
+    level is a ``checks:`` map in the config's format (docs/checks.md), typically a file next to the
+    plugin's module: ``register(Path(__file__).with_name("checks.yaml"))``. Each check becomes a
+    collector named after it, registered for this plugin as if ``register_collectors`` had made it.
+    Every check is validated when the plugin loads (service, operation and parameters against
+    botocore's model, JMESPath, message, severity, scope, and a read-only IAM action); a file with
+    any problem fails this plugin's load, by name, and nothing of it runs.
+
+    :param register: callback that adds one file of checks.
     :return: nothing; anything returned is ignored.
 
     .. versionadded:: 1.2 (plugin API)

@@ -5,23 +5,25 @@ CloudFormation template of the role (deploy/member-role.yaml is that template fo
 so the role a StackSet deploys cannot drift from what the collectors call.
 
 The role is read-only, whatever a plugin declares: each action is classified by the access level
-AWS files it under (parliament's copy of the Service Authorization Reference), and only List and
+AWS files it under (``collector_core.aws.iam_actions``, from the Service Authorization Reference), and only List and
 Read actions that do not read data or secrets go in, unless the config allows an action for that
 collector (``plugins.<name>.allow_actions``).
 """
 from __future__ import annotations
 
 import copy
-import fnmatch
-import functools
-import importlib.util
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
+# Re-exported: what iam-policy refuses, and why (the tests and `plugins` import them from here).
+from collector_core.aws.iam_actions import DATA_READ as DATA_READ
+from collector_core.aws.iam_actions import DATA_READS as DATA_READS
+from collector_core.aws.iam_actions import READ_ONLY, PolicyError, access_level
+from collector_core.aws.iam_actions import UNKNOWN as UNKNOWN
+from collector_core.aws.iam_actions import WILDCARD as WILDCARD
 
 if TYPE_CHECKING:  # only the types: `aws-collector plugins` classifies actions without a config
     from collector_core.config.model import Config
@@ -45,52 +47,6 @@ def enabled_collectors(config: Config, registry: Registry) -> list[str]:
     for account_id in account_ids:
         names.update(config.collectors_for(account_id, registry))
     return sorted(names)
-
-
-#: The access levels the member role may hold.
-READ_ONLY = ("List", "Read")
-#: Reads that return data or secrets, not how an account is configured: object contents, secret and
-#: parameter values, table items, plaintext keys. A misconfiguration collector has no business with
-#: them, and a role in every account that can read them is a role worth stealing. AWS files most
-#: under Read (secretsmanager:BatchGetSecretValue under List; kms:Decrypt under Write already).
-DATA_READS = (
-    "s3:GetObject*",  # object contents and versions; also the object's ACL and tags: allow those per plugin
-    "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
-    "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect",
-    "kms:Decrypt",
-)
-DATA_READ, WILDCARD, UNKNOWN = "data or secret read", "wildcard", "unknown action"
-
-
-def access_level(action: str) -> str:
-    """How an action is filed: IAM's level (List, Read, Write, Permissions management, Tagging), or
-    DATA_READ, WILDCARD or UNKNOWN. Only READ_ONLY levels go into the member role by default."""
-    if "*" in action or "?" in action:
-        return WILDCARD
-    if any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in DATA_READS):
-        return DATA_READ
-    return _levels().get(action.lower(), UNKNOWN)
-
-
-@functools.lru_cache(maxsize=1)
-def _levels() -> dict[str, str]:
-    """service:action (lower case) -> access level, from parliament's iam_definition.json.
-
-    The file is read, not the package imported: parliament's __init__ needs pkg_resources, which
-    setuptools 81 no longer ships, and only this module (never the worker) needs the data.
-    """
-    spec = importlib.util.find_spec("parliament")  # finds the package without running it
-    if spec is None or not spec.submodule_search_locations:
-        raise PolicyError("classifying IAM actions needs parliament's IAM data: pip install parliament")
-    path = Path(next(iter(spec.submodule_search_locations))) / "iam_definition.json"
-    definition = json.loads(path.read_text(encoding="utf-8"))
-    return {f"{service['prefix']}:{privilege['privilege']}".lower(): privilege["access_level"]
-            for service in definition for privilege in service["privileges"]}
-
-
-class PolicyError(Exception):
-    """Declared permissions the read-only member role may not hold; the message names each."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +104,7 @@ def collector_actions(registry: Registry, names: Iterable[str]) -> list[str]:
 RESOURCE_SCOPES = {
     "iam:GetAccessKeyLastUsed": "iam::{account}:user/*",
     "iam:ListAccessKeys": "iam::{account}:user/*",
+    "iam:ListUserTags": "iam::{account}:user/*",
     "iam:GetRolePolicy": "iam::{account}:role/{role}",  # its own policy only
     # Plugins' actions that AWS lets a policy scope (the catalog's, for one).
     "cloudtrail:GetTrailStatus": "cloudtrail:*:{account}:trail/*",
@@ -327,15 +284,3 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(_Block, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|"))
-
-
-def template_actions(template_text: str) -> list[str]:
-    """The actions a member-role template allows, read back from its YAML."""
-    template = yaml.safe_load(template_text)
-    role = template["Resources"]["CollectorReadOnlyRole"]["Properties"]
-    actions: set[str] = set()
-    for policy in role["Policies"]:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            found = statement["Action"]
-            actions.update([found] if isinstance(found, str) else found)
-    return sorted(actions)

@@ -99,6 +99,16 @@ class Registry:
             raise _twice("collector", collector.name, self.collectors[collector.name].plugin, plugin)
         self.collectors[collector.name] = RegisteredCollector(collector, plugin)
 
+    def with_collectors(self, collectors: Iterable[Collector], plugin: PluginSpec) -> Registry:
+        """A copy of this registry with more collectors (a config's checks); PluginError on a clash."""
+        extended = Registry(dict(self.collectors), dict(self.channels), list(self.plugins), list(self.failures))
+        added = list(collectors)
+        for collector in added:
+            extended.add(collector, plugin)
+        if added:
+            extended.plugins = sorted({*extended.plugins, plugin})
+        return extended
+
     def add_channel(self, channel: Channel, plugin: PluginSpec) -> None:
         if channel.name in self.channels:
             raise _twice("channel", channel.name, self.channels[channel.name].plugin, plugin)
@@ -231,11 +241,14 @@ def load_plugins(
     owners = {pm.get_name(module): spec for spec, module in loaded}
     # A plugin registers all it has or nothing: its collectors and channels are kept only if both hooks succeed.
     collectors, channels = _registered(pm, "register_collectors", owners), _registered(pm, "register_channels", owners)
+    check_files = _registered(pm, "register_checks", owners)
     for spec in list(registry.plugins):
         try:
-            for registered in (collectors, channels):
+            for registered in (collectors, channels, check_files):
                 if isinstance(registered.get(spec), Exception):
                     raise registered[spec]
+            # A plugin's checks are collectors of that plugin; a file with any problem fails the plugin.
+            collectors[spec] = [*collectors.get(spec, []), *checks_from_files(check_files.get(spec, []))]
             for collector in collectors.get(spec, []):
                 _check_collector(collector, spec)
             for channel in channels.get(spec, []):
@@ -298,6 +311,21 @@ def api_mismatch(plugin: object) -> str | None:
         return None
     return (f"built for plugin API {declared} ({PLUGIN_API_ATTRIBUTE}), but aws-collector {__version__} "
             f"provides plugin API {PLUGIN_API_VERSION}")
+
+
+def checks_from_files(paths: Iterable[Any]) -> list[Collector]:
+    """The collectors of the checks in each registered file; CheckError naming file, check and key."""
+    from pathlib import Path
+
+    from collector_core.checks.collect import as_collector
+    from collector_core.checks.files import load_check_file
+
+    found = []
+    for path in paths:
+        if not isinstance(path, Path):
+            raise PluginError(f"register_checks registered {path!r}, not a pathlib.Path of a file of checks")
+        found += [as_collector(check) for check in load_check_file(path)]
+    return found
 
 
 def _check_collector(collector: object, plugin: PluginSpec) -> None:

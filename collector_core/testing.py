@@ -2,14 +2,16 @@
 
 Installing aws-collector makes these fixtures available in any pytest run:
 
-- ``aws_credentials``: fake credentials and ``AWS_DEFAULT_REGION=us-east-1`` for one test;
+- ``aws_credentials``: fake credentials and ``AWS_DEFAULT_REGION=us-east-1`` for one test
+  (``fake_aws_environment(monkeypatch)`` sets the same for a fixture of wider scope);
 - ``mocked_aws``: moto's ``mock_aws()`` active for one test;
 - ``collector_context``: a factory for the ``ctx`` a collector receives;
 - ``register_plugin``: registers a plugin for one test, returns the resulting Registry;
 - ``channel_context``: a factory for the ``ctx`` a report channel's ``send`` receives.
 
 ``run_collector(collector, ctx)`` runs a collector and returns its findings as the runtime stores
-them, failing on any the runtime would drop. ``make_report(open=[...], resolved=[...])`` builds
+them, failing on any the runtime would drop. ``api_calls(client)`` records the API calls a client
+makes, so a test can count them (one DescribeVolumes per page, say). ``make_report(open=[...], resolved=[...])`` builds
 the report a channel is sent, from findings in the finding schema. ``FakeClock`` is a clock that
 moves only when something sleeps, so a channel's pacing and retries are tested without waiting.
 
@@ -34,6 +36,7 @@ TEST_REGION = "us-east-1"
 _REAL_AWS_ENV = ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE")
 
 if TYPE_CHECKING:
+    from collector_core.aws.clients import Clients
     from collector_core.notify.report import Report
 
 ContextFactory = Callable[..., CollectorContext]
@@ -44,6 +47,12 @@ RegisterPlugin = Callable[..., Registry]
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake AWS credentials and region in the environment, so no test can reach a real account."""
+    fake_aws_environment(monkeypatch)
+
+
+def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``aws_credentials`` sets, for a fixture of wider scope than a test (one that seeds moto
+    once per module, say): ``with pytest.MonkeyPatch.context() as mp: fake_aws_environment(mp)``."""
     for name in _REAL_AWS_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -94,9 +103,7 @@ def collector_context(
     aws_credentials: None, _test_plugins: list[tuple[PluginSpec, object]]
 ) -> ContextFactory:
     """A factory for the ``ctx`` a collector receives, with boto3 clients for one region."""
-    from collector_core.aws.clients import Clients
-
-    clients = Clients()
+    clients = _test_clients()
 
     def make(
         collector: Collector | str,
@@ -131,17 +138,31 @@ def collector_context(
     return make
 
 
-def run_collector(collector: Collector, ctx: CollectorContext) -> list[Finding]:
-    """Run ``collector.collect(ctx)`` to the end: its findings as the runtime would store them."""
+def run_collector(collector: Collector, ctx: CollectorContext, **seams: Any) -> list[Finding]:
+    """Run ``collector.collect(ctx)`` to the end: its findings as the runtime would store them.
+    Keywords go to ``collect`` as they are: seams the runtime leaves at their defaults (``sleep=``)."""
     from collector_core.findings import BadFinding, normalise
 
     findings = []
-    for item in collector.collect(ctx) or ():
+    for item in collector.collect(ctx, **seams) or ():
         try:
             findings.append(normalise(item))
         except BadFinding as exc:  # the runtime would drop it; a test should fail instead
             raise AssertionError(f"collector {collector.name!r} yielded a bad finding: {exc}") from None
     return findings
+
+
+def api_calls(client: Any) -> list[str]:
+    """The operation names of every API call ``client`` makes from now on, in order (a list that
+    grows). Calls a ``Stubber`` or another ``before-call`` handler answers count too; retries do not."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    # First of the handlers, so it runs before any that answers the call in moto's or AWS's place.
+    client.meta.events.register_first("before-call.*.*", record)
+    return calls
 
 
 class FakeClock:
@@ -165,9 +186,7 @@ class FakeClock:
 def channel_context(aws_credentials: None, _test_plugins: list[tuple[PluginSpec, object]]) -> ChannelContextFactory:
     """A factory for the ``ctx`` a channel's ``send`` receives: clients of the test account (use with
     ``mocked_aws``), the installed and registered collectors, and a FakeClock (``clock=``) for time."""
-    from collector_core.aws.clients import Clients
-
-    clients = Clients()
+    clients = _test_clients()
 
     def make(channel: Channel | str, *, link: str | None = None, now: dt.datetime | None = None,
              clock: FakeClock | None = None) -> ChannelContext:
@@ -203,6 +222,24 @@ def make_report(open: Iterable[Mapping[str, Any]] = (), resolved: Iterable[Mappi
     accounts = {e.account_id for s in sections.values() for lst in (s.open, s.resolved) for e in lst}
     return Report(generated=now, run_id=run_id, run_seq=run_seq, accounts=len(accounts),
                   sections=[sections[p] for p in sorted(sections)])
+
+
+#: botocore's data loader, shared by every test's clients (see _test_clients).
+_loaders: list[Any] = []
+
+
+def _test_clients() -> Clients:
+    """Clients of one test's own, reading AWS's service models once per process: they are data
+    that never changes, and parsing them again costs about 0.2 s a service in every test."""
+    from collector_core.aws.clients import Clients
+
+    clients = Clients()
+    session = clients._botocore  # the kit is part of the package: its own session, never a user's
+    if _loaders:
+        session.register_component("data_loader", _loaders[0])
+    else:
+        _loaders.append(session.get_component("data_loader"))
+    return clients
 
 
 def _registry(extra: list[tuple[PluginSpec, object]]) -> Registry:

@@ -13,6 +13,10 @@ Two paths, the cheaper first:
   authoritative, since AWS may return a report up to four hours old.
 - when the report is denied or not ready: ListUsers, ListAccessKeys per user, and
   GetAccessKeyLastUsed per old active key. This path cannot see root keys.
+
+A finding carries its user's tags (``team``, ``owner``...) for routes and mutes: neither the
+report nor ListUsers has them, so it costs one ListUserTags per user with an old key (only those,
+never per user listed); a denied call leaves that user's findings untagged.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl
+from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl, tags_from
 
 #: Seconds to wait between GenerateCredentialReport calls: ten calls, about 17 s at most.
 #: A small account's report is usually ready on the second call.
@@ -94,6 +98,7 @@ def _from_report(
                                *_report_last_used(row, n), root=True)
             continue
         # ListAccessKeys has the ids; a key matches the report slot created in the same second.
+        tags = _UserTags(ctx, iam, user)
         for key in _access_keys(iam, user):
             created = key["CreateDate"]
             if key.get("Status") != "Active" or _age_days(ctx.now, created) <= max_age:
@@ -102,19 +107,21 @@ def _from_report(
             slot = next((n for n, t in rotated.items() if t and int(t.timestamp()) == second), 0)
             last_used, service = _report_last_used(row, slot) if slot else (None, None)
             rotated.pop(slot, None)  # two keys created in one second take one slot each
-            yield _finding(ctx.now, max_age, user, arn, key["AccessKeyId"], created, last_used, service)
+            yield _finding(ctx.now, max_age, user, arn, key["AccessKeyId"], created, last_used, service,
+                           tags=tags.get())
 
 
 def _from_listing(ctx: CollectorContext, iam: Any, max_age: int) -> Iterator[Finding]:
     for page in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": USERS_PAGE_SIZE}):
         for user in page.get("Users", []):
+            tags = _UserTags(ctx, iam, user["UserName"])
             for key in _access_keys(iam, user["UserName"]):
                 created = key["CreateDate"]
                 if key.get("Status") != "Active" or _age_days(ctx.now, created) <= max_age:
                     continue
                 last_used, service = _api_last_used(ctx, iam, key["AccessKeyId"])
                 yield _finding(ctx.now, max_age, user["UserName"], user.get("Arn", ""),
-                               key["AccessKeyId"], created, last_used, service)
+                               key["AccessKeyId"], created, last_used, service, tags=tags.get())
 
 
 def _access_keys(iam: Any, user: str) -> list[Mapping[str, Any]]:
@@ -129,6 +136,23 @@ def _access_keys(iam: Any, user: str) -> list[Mapping[str, Any]]:
         if _error_code(exc) == "NoSuchEntity":
             return []
         raise
+
+
+class _UserTags:
+    """A user's tags, listed on first need (one ListUserTags, a single page: a user has at most 50)."""
+
+    def __init__(self, ctx: CollectorContext, iam: Any, user: str) -> None:
+        self._ctx, self._iam, self._user = ctx, iam, user
+        self._tags: dict[str, str] | None = None
+
+    def get(self) -> dict[str, str]:
+        if self._tags is None:
+            try:
+                self._tags = tags_from(self._iam.list_user_tags(UserName=self._user))
+            except ClientError as exc:  # tags route the finding; the finding stands without them
+                self._ctx.log.warning("iam_user_tags_failed", user=self._user, error=_error_code(exc))
+                self._tags = {}
+        return self._tags
 
 
 def _report_last_used(row: Mapping[str, str], slot: int) -> tuple[dt.datetime | None, str | None]:
@@ -161,6 +185,7 @@ def _finding(
     service: str | None,
     *,
     root: bool = False,
+    tags: Mapping[str, str] | None = None,
 ) -> Finding:
     age = _age_days(now, created)
     details = {
@@ -178,6 +203,7 @@ def _finding(
         summary=f"Access key {key_id} of {owner} is {age} days old (limit {max_age}), {_used_text(details)}",
         severity="critical" if root else "high" if age > 2 * max_age else "medium",
         details=details,
+        tags=tags or {},
     )
 
 
@@ -228,6 +254,7 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
                 "iam:ListUsers",
                 "iam:ListAccessKeys",
                 "iam:GetAccessKeyLastUsed",
+                "iam:ListUserTags",
             ],
             options={"max_age_days": 90},
             collect=collect,

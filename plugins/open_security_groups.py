@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl
+from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl, tags_from
 
 #: DescribeSecurityGroups accepts at most 1000 results a page.
 PAGE_SIZE = 1000
@@ -71,6 +71,7 @@ def group_finding(group: Mapping[str, Any], allowed_ports: set[int]) -> Finding 
         summary=f"Security group {group_id} ({name}) open to the internet on {_rules_text(rules)}",
         severity=max(severities, key=SEVERITY_ORDER.index),
         details={"group_name": name, "vpc_id": group.get("VpcId"), "rules": rules},
+        tags=tags_from(group),
     )
 
 

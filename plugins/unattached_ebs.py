@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl
+from collector_core import Collector, CollectorContext, Finding, Scope, hookimpl, tags_from
 
 #: DescribeVolumes accepts at most 500 results a page.
 PAGE_SIZE = 500
@@ -71,7 +71,7 @@ def _finding(volume: Mapping[str, Any]) -> Finding:
     size = int(volume.get("Size", 0))
     volume_type = volume.get("VolumeType", "unknown")
     cost = monthly_cost(volume_type, size, volume.get("Iops"), volume.get("Throughput"))
-    tags = {t["Key"]: t.get("Value", "") for t in volume.get("Tags", [])}
+    tags = tags_from(volume)
     created = volume.get("CreateTime")
     details = {
         "size_gib": size,
@@ -89,6 +89,7 @@ def _finding(volume: Mapping[str, Any]) -> Finding:
         summary=f"Unattached EBS volume {volume_id}{name}: {size} GiB {volume_type}, {_cost_text(cost)}",
         severity="medium" if cost is not None and cost >= MEDIUM_COST_USD else "low",
         details=details,
+        tags=tags,
     )
 
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: fake credentials for every test, moto in-process and moto's server, a loopback
-HTTP listener, and structlog reset around every test."""
+"""Shared fixtures: the plugin kit's fake credentials for every test (collector_core.testing, which
+also gives `mocked_aws`, moto in-process), moto's server, a loopback HTTP listener, and structlog
+reset around every test. The moto environment is set up here and in the kit, nowhere else."""
 from __future__ import annotations
 
 import os
@@ -16,15 +17,12 @@ BUILT_INS = f"{BUILT_IN_COLLECTORS},{BUILT_IN_CHANNELS}"
 
 
 @pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach a real AWS: fake credentials, a fixed region, no profile."""
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID", "AWS_REGION"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+def aws_environment(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real AWS: the kit's fake credentials and region for every test, plus what
+    this suite adds to them."""
+    # It would override the account that assumed-role credentials belong to.
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # halves the first EC2 call
     # The project's own tests see only the built-ins, whatever else is installed in the venv.
     monkeypatch.setenv(ALLOW_ENV, BUILT_INS)
 

@@ -23,6 +23,11 @@ DATA_PLANE = {
     "batch_execute_statement", "execute_transaction",
 }
 TABLE_OWNER = "collector_core.store"  # the package: its table module makes every call
+#: The one module that builds and parses the table's keys.
+LAYOUT_OWNER = "collector_core.store.layout"
+#: How the table's keys begin: a string starting so, outside the layout module, builds or parses a key.
+KEY_PREFIXES = ("A#", "F#", "R#", "D#", "L#", "H#", "#S#")
+KEY_PARTITIONS = {"RUNS", "ACCOUNTS", "HISTORY", "TABLE", "SEQ", "LAYOUT"}
 
 
 def modules() -> dict[str, Path]:
@@ -120,6 +125,63 @@ def table_calls() -> list[tuple[str, int, str]]:
                     and isinstance(node.args[0], ast.Constant) and node.args[0].value in DATA_PLANE:
                 calls.append((module, node.lineno, f"paginate {node.args[0].value}"))
     return calls
+
+
+def domain_constants() -> dict[str, str]:
+    """The domain's named values (a scope, an account's status) -> where they are defined, once."""
+    from collector_core.collector import Scope
+    from collector_core.results import Status
+
+    return {**{s.value: "collector.Scope" for s in Scope}, **{s.value: "results.Status" for s in Status}}
+
+
+def redefinitions(constants: dict[str, str]) -> list[tuple[str, int, str]]:
+    """(module, line, value) of every name bound to one of the domain's values outside its enum."""
+    found = []
+    for name, path in modules().items():
+        for node in ast.parse(path.read_text()).body:  # module-level names (an enum's members are its own)
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant) \
+                    and node.value.value in constants:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) for t in targets):
+                    found.append((name, node.lineno, node.value.value))
+    return found
+
+
+def keys_built_outside_the_layout() -> list[tuple[str, int, str]]:
+    """(module, line, text) of every string that builds or parses a table key, outside the layout module:
+    a key prefix, a partition's name, or a ``{"pk": ..., "sk": ...}`` written out."""
+    found = []
+    for name, path in modules().items():
+        if name == LAYOUT_OWNER:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                    node.value.startswith(KEY_PREFIXES) or node.value in KEY_PARTITIONS):
+                found.append((name, node.lineno, node.value))
+            elif isinstance(node, ast.Dict) and {"pk", "sk"} <= {k.value for k in node.keys
+                                                                 if isinstance(k, ast.Constant)}:
+                found.append((name, node.lineno, "{pk, sk}"))
+    return found
+
+
+def test_every_domain_constant_is_defined_once() -> None:
+    constants = domain_constants()
+    assert not redefinitions(constants), f"defined again outside their enum: {redefinitions(constants)}"
+
+
+def test_only_the_layout_builds_table_keys() -> None:
+    assert not keys_built_outside_the_layout(), keys_built_outside_the_layout()
+
+
+def test_the_checks_for_constants_and_keys_find_what_they_look_for(tmp_path: Path) -> None:
+    source = 'GLOBAL = "global"\nsk = f"F#{1}"\nKEY = {"pk": "RUNS", "sk": "x"}\n'
+    tree = ast.parse(source)
+    assert [n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Constant) and n.value.value in domain_constants()] == ["global"]
+    assert sum(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.startswith(KEY_PREFIXES)
+               for n in ast.walk(tree)) == 1
+    assert sum(isinstance(n, ast.Dict) for n in ast.walk(tree)) == 1
 
 
 def test_no_import_cycles() -> None:

@@ -23,6 +23,7 @@ FIGURES = (
     "director fan-out",
     "whole run:",
     "model check:",
+    "declarative check vs plugin",
     "report page: build at 20,000 findings",
     "report page: browser load at 20,000 findings",
 )

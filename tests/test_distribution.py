@@ -38,9 +38,10 @@ def test_the_wheel_carries_every_file_of_the_plugin_templates() -> None:
     patterns = listed(setup_cfg()["options.package_data"]["aws_collector_plugins"])
     shipped = {path for pattern in patterns for path in glob.glob(pattern, root_dir=ROOT / "plugins")}
 
-    rendered = {f"{template}/{relative}" for template in ("template", "channel_template")
+    rendered = {f"{template}/{relative}" for template in ("template", "channel_template", "checks_template")
                 for relative, _ in template_files(ROOT / "plugins" / template)}
-    assert {"template/tests/test_plugin.py", "channel_template/tests/test_channel.py"} <= rendered
+    assert {"template/tests/test_plugin.py", "channel_template/tests/test_channel.py",
+            "checks_template/aws_collector_checks_example/checks.yaml"} <= rendered
     assert {p for p in shipped if (ROOT / "plugins" / p).is_file()} == rendered
 
 

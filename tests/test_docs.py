@@ -75,3 +75,14 @@ def test_the_guide_says_how_to_publish_a_plugin() -> None:
                    "`mocked_aws`", "`collector_context`", "`run_collector`", f"`{PLUGIN_API_ATTRIBUTE}`",
                    "semantic versioning", "twine check --strict"):
         assert needed in body, f"'Publish your plugin' does not mention {needed}"
+
+
+def test_every_part_of_the_testing_kit_is_documented() -> None:
+    import collector_core.testing as kit
+
+    body = section("Testing your plugin")
+    # Fixtures, functions and classes the kit itself defines (not what it imports).
+    parts = [n for n, v in vars(kit).items() if not n.startswith("_") and getattr(v, "__module__", "") == kit.__name__]
+    assert {"mocked_aws", "collector_context", "register_plugin", "api_calls", "run_collector"} <= set(parts)
+    missing = [n for n in parts if f"`{n}" not in body]
+    assert not missing, f"testing kit parts missing from docs/plugins.md's testing section: {missing}"

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collector_core.findings import RunSummary
 
 #: Keys of the ``notify:`` section that belong to the notifier itself: no channel may take them.
-RESERVED_NAMES = ("on_run_complete", "routes")
+RESERVED_NAMES = ("on_run_complete", "routes", "default")
 #: A channel's name: its key under ``notify:``.
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 

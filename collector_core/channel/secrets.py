@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector_core.channel import ChannelContext, ChannelError
-from collector_core.schema import ENV_NAME, NON_EMPTY, Schema
+from collector_core.documents.schema import ENV_NAME, NON_EMPTY, Schema
 
 #: Suffixes of a secret's keys: the value itself, an environment variable, SSM, Secrets Manager.
 SUFFIXES = ("", "_env", "_ssm", "_secret")

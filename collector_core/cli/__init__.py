@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from collector_core.cli import (
     athena,
+    checks,
     deadline,
     demo,
     deploy_init,
@@ -31,8 +32,8 @@ from collector_core.cli import (
 from collector_core.cli.common import EXIT_FAILURES, EXIT_USAGE, UsageError
 
 #: Each command module adds its parser with ``add(subparsers)``, in the order --help lists them.
-COMMANDS = (run, plan, findings, notify, report, plugins, new_plugin, policy, migrate, demo, doctor, put_config,
-            deploy_init, athena)
+COMMANDS = (run, plan, findings, notify, report, plugins, checks, new_plugin, policy, migrate, demo, doctor,
+            put_config, deploy_init, athena)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

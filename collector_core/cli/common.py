@@ -53,9 +53,14 @@ def load(path: str) -> tuple[Registry, Config]:
     """(registry, config), or UsageError naming the file and key."""
     from collector_core.config.errors import ConfigError
     from collector_core.config.load import load_config
+    from collector_core.plugins import PluginError
 
     registry = load_registry()
     try:
-        return registry, load_config(path, registry)
+        config = load_config(path, registry)
     except ConfigError as exc:
         raise UsageError(f"invalid configuration\n{exc}") from None
+    try:
+        return config.registry(registry), config  # with the config's checks, as collectors
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None

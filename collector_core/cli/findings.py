@@ -97,14 +97,15 @@ class OcsfWriter(JsonWriter):
 
 
 class CsvWriter:
-    """CSV with a header row: the finding schema's fields, details as JSON."""
+    """CSV with a header row: the finding schema's fields, details and tags as JSON."""
 
     def __init__(self, out: IO[str]) -> None:
         self.writer = csv.DictWriter(out, fieldnames=SCHEMA_FIELDS, lineterminator="\n")
         self.writer.writeheader()
 
     def write(self, finding: dict[str, Any]) -> None:
-        row = {**finding, "details": json.dumps(finding["details"], sort_keys=True)}
+        row = {**finding, "details": json.dumps(finding["details"], sort_keys=True),
+               "tags": json.dumps(finding.get("tags") or {}, sort_keys=True)}
         # Cells a spreadsheet would run as formulas are neutralised.
         self.writer.writerow({key: safe.csv_cell(value) for key, value in row.items()})
 

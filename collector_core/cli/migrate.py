@@ -1,4 +1,4 @@
-"""`aws-collector migrate`: bring a table written by version 0.1 to this version's layout."""
+"""`aws-collector migrate`: convert a table written by an earlier version to this version's layout."""
 from __future__ import annotations
 
 import argparse
@@ -11,38 +11,35 @@ from collector_core.errors import describe
 
 EXAMPLES = """\
 examples:
-  aws-collector migrate --config config.yaml     once, after upgrading from 0.1 (running it again is safe)
+  aws-collector migrate --config config.yaml     once, after upgrading (running it again is safe)
 """
 
 
 def add(sub: Any) -> None:
     """The command's parser."""
     p = command(sub, "migrate", run,
-                "copy the findings of a table written by aws-collector 0.1 into this version's layout", EXAMPLES)
+                "convert a table written by aws-collector 0.1 to 0.3 to this version's layout, in place", EXAMPLES)
     p.add_argument("--config", required=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from collector_core.aws.clients import Clients
-    from collector_core.store import Store, TableError
+    from collector_core.store import TableError
+    from collector_core.store.layout import LAYOUT
+    from collector_core.store.migration import Migrating
 
     _, config = load(args.config)
-    store = Store.open(config.table, Clients())
-    now = dt.datetime.now(dt.timezone.utc)
-    copied = kept = 0
+    store = Migrating.open(config.table, Clients())
     try:
-        store.check_table()
-        for item in store.legacy_findings():
-            if store.adopt_legacy(item, now=now, ttl_days=config.ttl_days):
-                copied += 1
-            else:
-                kept += 1
+        done = store.migrate(now=dt.datetime.now(dt.timezone.utc), ttl_days=config.ttl_days)
     except TableError as exc:
         raise UsageError(str(exc)) from None
     except Exception as exc:
-        print(f"aws-collector: the migration stopped after {copied} findings: {describe(exc)} "
-              "(running it again carries on)", file=sys.stderr)
+        print(f"aws-collector: the migration stopped: {describe(exc)} (running it again carries on)", file=sys.stderr)
         return EXIT_FAILURES
-    print(f"{copied} findings copied into the new layout (first_seen kept), {kept} already there; "
-          f"the old items expire with their TTL (ttl_days: {config.ttl_days})")
+    print(f"{done.adopted} findings copied into the new layout (first_seen kept), {done.kept} already there; "
+          f"{done.converted} findings given their sightings; the table holds layout {LAYOUT}"
+          + ("" if done.layout == LAYOUT else f" (it held {done.layout or 'nothing yet'})"))
+    if done.adopted or done.kept:
+        print(f"the old items expire with their TTL (ttl_days: {config.ttl_days})")
     return EXIT_OK

@@ -25,6 +25,7 @@ examples:
   aws-collector new-plugin stale-snapshots
   aws-collector new-plugin stale-snapshots --dir ~/src/aws-collector-stale-snapshots
   aws-collector new-plugin pagerduty --channel        # a report channel
+  aws-collector new-plugin my-checks --checks         # checks written as YAML, no code
 """
 
 #: Lower-case words of letters and digits joined by - (or _, read as -), as in "stale-snapshots".
@@ -57,6 +58,8 @@ class PluginNames:
 TEMPLATE_NAMES = PluginNames("aws-collector-example", "aws_collector_example", "unused_elastic_ips")
 #: The channel template's own names.
 CHANNEL_TEMPLATE_NAMES = PluginNames("aws-collector-sns-example", "aws_collector_sns_example", "sns_example")
+#: The checks template's own names (its one example check is named like the plugin).
+CHECKS_TEMPLATE_NAMES = PluginNames("aws-collector-checks-example", "aws_collector_checks_example", "checks_example")
 
 
 def add(sub: Any) -> None:
@@ -67,8 +70,11 @@ def add(sub: Any) -> None:
                    "aws-collector-NAME, the package aws_collector_NAME, the collector NAME")
     p.add_argument("--dir", metavar="D", type=Path,
                    help="where to write it (default: ./aws-collector-NAME); it must not exist, or be empty")
-    p.add_argument("--channel", action="store_true",
-                   help="start a report channel (registered under notify:) instead of a collector")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--channel", action="store_true",
+                      help="start a report channel (registered under notify:) instead of a collector")
+    kind.add_argument("--checks", action="store_true",
+                      help="start a package of declarative checks (YAML, no collector code; docs/checks.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,11 +90,14 @@ def run(args: argparse.Namespace) -> int:
                          f"{owner.distribution}): choose another name")
     if args.channel:
         render(names, target, resources.files("aws_collector_plugins") / "channel_template", CHANNEL_TEMPLATE_NAMES)
+    elif args.checks:
+        render(names, target, resources.files("aws_collector_plugins") / "checks_template", CHECKS_TEMPLATE_NAMES)
     else:
         render(names, target)
+    where = target / names.package / ("checks.yaml" if args.checks else "__init__.py")
     print(f"Wrote the plugin {names.distribution} to {target}: package {names.package}, entry point and "
-          f"{kind} {names.collector}.\n"
-          f"Replace the example {kind} in {target / names.package / '__init__.py'}, then:\n"
+          f"{'check' if args.checks else kind} {names.collector}.\n"
+          f"Replace the example {'check' if args.checks else kind} in {where}, then:\n"
           f"  cd {target}\n"
           "  pip install -e '.[test]'\n"
           "  pytest\n"

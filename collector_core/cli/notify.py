@@ -17,6 +17,7 @@ examples:
   aws-collector notify --config config.yaml --slack-webhook https://hooks.slack.com/services/T0/B0/XXXX
   aws-collector notify --config config.yaml --email security@example.com
   aws-collector notify --config config.yaml --securityhub   # notify.securityhub.region, else the home region
+  aws-collector notify --config config.yaml --stdout --route payments   # what that route would receive
 """
 
 
@@ -32,6 +33,8 @@ def add(sub: Any) -> None:
     p.add_argument("--securityhub", action="store_true",
                    help="import the open findings into Security Hub and archive the resolved ones (region: "
                         "notify.securityhub.region, else the home region)")
+    p.add_argument("--route", metavar="NAME",
+                   help="only that route's report (notify.routes), to its own channels or to the ones the flags name")
     deadline.add_option(p)
 
 
@@ -42,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     registry, config = load(args.config)
     settings = _from_flags(args, registry, config) if _flagged(args) else config.notify
+    if args.route:
+        settings = _one_route(args, settings, config)
     clients = Clients()
     try:
         result = notify(settings, mutes=config.mute, registry=registry, store=Store.open(config.table, clients),
@@ -52,6 +57,22 @@ def run(args: argparse.Namespace) -> int:
     for channel, error in result.failures:
         print(f"aws-collector: the report did not reach {channel}: {error}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILURES
+
+
+def _one_route(args: argparse.Namespace, settings: Any, config: Any) -> Any:
+    """Only the named route, through its own channels, or through those the flags name."""
+    import dataclasses
+
+    from collector_core.notify.channels import NotifySettings
+
+    route = config.notify.route(args.route)
+    if route is None:
+        names = ", ".join(r.name for r in config.notify.routes) or "none configured"
+        raise UsageError(f"--route: {args.config} has no route {args.route!r} under notify.routes; expected one of: "
+                         f"{names}")
+    if _flagged(args):
+        route = dataclasses.replace(route, channels=settings.channels)
+    return NotifySettings((), on_run_complete=settings.on_run_complete, routes=(route,))
 
 
 def _flagged(args: argparse.Namespace) -> bool:

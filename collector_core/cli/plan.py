@@ -20,6 +20,7 @@ EXAMPLES = """\
 examples:
   aws-collector plan --config config.yaml
   aws-collector plan --config config.yaml --format json > plan.json
+  aws-collector plan --config config.yaml --routes   # per route: its accounts, its findings in the last run
 """
 
 
@@ -30,6 +31,9 @@ def add(sub: Any) -> None:
     p.add_argument("--config", required=True, help="YAML file, s3://bucket/key or ssm:/name")
     p.add_argument("--format", choices=("table", "json"), default="table",
                    help='table (default) or json: {"accounts": [{"id", "name", "ou", "regions", "collectors"}]}')
+    p.add_argument("--routes", action="store_true",
+                   help='per route of notify.routes, the accounts it covers and the findings it would get from the '
+                        'table (json: {"routes": [{"name", "accounts", "open", "new", "muted"}], "default": {...}})')
     deadline.add_option(p, "listing the organization's accounts")
 
 
@@ -45,11 +49,56 @@ def run(args: argparse.Namespace) -> int:
         print(f"aws-collector: cannot list the organization's accounts: {describe(exc)}", file=sys.stderr)
         return EXIT_FAILURES
     plans = plan_accounts(config, registry, accounts)
+    if args.routes:
+        return routes_plan(args, config, registry, plans)
     if args.format == "json":
         print(json.dumps(as_json(plans), indent=2))
     else:
         print("\n".join(table(plans, config, registry)))
     return EXIT_OK
+
+
+def routes_plan(args: argparse.Namespace, config: Config, registry: Registry, plans: list[AccountPlan]) -> int:
+    """Per route, the accounts it covers and what it would get from the table (one pass over it)."""
+    import datetime as dt
+
+    from collector_core.aws.clients import Clients
+    from collector_core.notify import safe
+    from collector_core.notify.channels import reports_from_table
+    from collector_core.notify.routes import covered_accounts
+    from collector_core.store import Store
+
+    notify = config.notify
+    try:
+        reports = reports_from_table(Store.open(config.table, Clients()), registry=registry, mutes=config.mute,
+                                     now=dt.datetime.now(dt.UTC), routes=notify.routes,
+                                     unmatched_only=notify.unmatched_only)
+    except Exception as exc:
+        print(f"aws-collector: cannot read the table {config.table!r}: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURES
+    ids = [(p.account.id, p.account.ou) for p in plans]
+    rows: list[dict[str, Any]] = [{"name": r.name, "accounts": covered_accounts(r, ids),
+                                   "channels": [c.name for c in r.channels], **_counts(reports.routes[r.name])}
+                                  for r in notify.routes]
+    default: dict[str, Any] = {"name": "default (unmatched)" if notify.unmatched_only else "default (all)",
+               "accounts": [i for i, _ in ids], "channels": [c.name for c in notify.channels],
+               **_counts(reports.default)}
+    if args.format == "json":
+        print(json.dumps({"routes": rows, "default": default, "run_id": reports.full.run_id}, indent=2))
+        return EXIT_OK
+    print(f"{len(rows)} route{'s' if len(rows) != 1 else ''}; findings as of run {reports.full.run_id or '(none)'}")
+    for row in [*rows, default]:
+        accounts = row["accounts"]
+        shown = ", ".join(accounts[:8]) + (f" and {len(accounts) - 8} more" if len(accounts) > 8 else "")
+        for line in (row["name"], f"  channels  {', '.join(row['channels']) or 'none'}",
+                     f"  accounts  {len(accounts)}: {shown or 'none'}",
+                     f"  findings  {row['open']} open ({row['new']} new), {row['muted']} muted"):
+            print(safe.terminal(line))
+    return EXIT_OK
+
+
+def _counts(report: Any) -> dict[str, int]:
+    return {"open": report.open, "new": report.new, "muted": report.muted}
 
 
 def as_json(plans: list[AccountPlan]) -> dict[str, Any]:

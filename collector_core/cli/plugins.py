@@ -5,12 +5,13 @@ import argparse
 import json
 from typing import Any
 
-from collector_core.cli.common import EXIT_OK, command, load_registry
+from collector_core.cli.common import EXIT_OK, command, load, load_registry
 
 EXAMPLES = """\
 examples:
   aws-collector plugins
   aws-collector plugins --json
+  aws-collector plugins --config config.yaml             # with the config's checks
   AWS_COLLECTOR_STRICT_PLUGINS=1 aws-collector plugins   # a plugin that fails to load: exit 2
 """
 
@@ -20,13 +21,15 @@ def add(sub: Any) -> None:
     p = command(sub, "plugins", run, "list the installed plugins, their collectors, report channels and "
                 "permissions, and any that failed to load", EXAMPLES)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--config", metavar="FILE", help="also list the config's declarative checks (plugin checks, "
+                   "distribution config)")
 
 
 def run(args: argparse.Namespace) -> int:
     from collector_core.iam_policy import READ_ONLY, access_level
     from collector_core.notify import safe
 
-    registry = load_registry()
+    registry = load(args.config)[0] if args.config else load_registry()
     listing = registry.describe()
     for plugin in listing["plugins"]:
         for c in plugin["collectors"]:

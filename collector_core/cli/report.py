@@ -36,7 +36,7 @@ def add(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from collector_core.aws.clients import Clients
     from collector_core.notify import page
-    from collector_core.notify.channels import report_from_table
+    from collector_core.notify.channels import reports_from_table
     from collector_core.store import Store
 
     registry, config = load(args.config)
@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--html {args.html}: expected a file in a folder this user can write to")
     store = Store.open(config.table, Clients())
     try:
-        report = report_from_table(store, registry=registry, mutes=config.mute, now=dt.datetime.now(dt.UTC))
+        # With the config's routes, the page filters by route (its Route control, ?route=NAME).
+        report = reports_from_table(store, registry=registry, mutes=config.mute, now=dt.datetime.now(dt.UTC),
+                                    routes=config.notify.routes).full
         history = store.history(args.runs)
     except Exception as exc:
         print(f"aws-collector: cannot read the table {config.table!r}: {describe(exc)}", file=sys.stderr)

@@ -11,11 +11,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from collector_core.config.aliases import AliasBomb, load_yaml
+from collector_core.checks.model import Check, CheckError, parse_checks
+from collector_core.checks.options import option_problems
 from collector_core.config.errors import ConfigError, explain, kind
-from collector_core.config.model import AccountConfig, Config
+from collector_core.config.model import AccountConfig, Config, with_checks
 from collector_core.config.schema import config_schema, section_problems
 from collector_core.config.sources import MAX_CONFIG_BYTES, read_source
+from collector_core.documents.loader import AliasBomb, load_yaml
 from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify import mutes
 from collector_core.notify.channels import NotifySettings
@@ -50,12 +52,15 @@ def parse_config(doc: Any, source: str, registry: Registry) -> Config:
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {kind(doc)}")
     doc = _normalise_ids(doc)
-    validator = jsonschema.Draft202012Validator(
-        config_schema(registry), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    problems = sorted({explain(err) for err in validator.iter_errors(doc)})
-    problems += section_problems(doc)
-    if problems:
-        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
+    checks, check_problems = _checks(doc.get("checks", {}), source, registry)
+    # The checks are collectors: the plugins sections may enable them and give them options.
+    validator = jsonschema.Draft202012Validator(config_schema(with_checks(registry, checks, source)),
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    # The checks module says what is wrong with a check (against botocore's model too): once.
+    problems = sorted({explain(err) for err in validator.iter_errors(doc) if not _in_checks(err)})
+    problems += section_problems(doc) + option_problems(doc, checks)
+    if problems or check_problems:
+        raise ConfigError("\n".join(check_problems + [f"{source}: {p}" for p in problems]))
     return Config(
         source=source,
         table=doc.get("table", Config.table),
@@ -75,7 +80,29 @@ def parse_config(doc: Any, source: str, registry: Registry) -> Config:
         mute=mutes.from_doc(doc.get("mute", [])),
         notify=NotifySettings.from_doc(doc.get("notify", {}), registry),
         metrics=MetricsSettings.from_doc(doc.get("metrics", {})),
+        checks=tuple(checks),
     )
+
+
+def _in_checks(error: jsonschema.ValidationError) -> bool:
+    return len(error.absolute_path) > 0 and error.absolute_path[0] == "checks"
+
+
+def _checks(doc: Any, source: str, registry: Registry) -> tuple[list[Check], list[str]]:
+    """The config's checks and every problem with them, each naming the file, the check and the key."""
+    if doc == {}:
+        return [], []
+    try:
+        checks = parse_checks(doc, source)
+    except CheckError as exc:
+        return [], exc.problems
+    problems = []
+    for check in checks:
+        if check.name in registry:
+            owner = registry.collectors[check.name].plugin
+            problems.append(f"{source}: checks.{check.name}: the name is taken by a collector of plugin "
+                            f"{owner.name!r} (distribution {owner.distribution}); a check needs a name of its own")
+    return ([], problems) if problems else (checks, [])
 
 
 def _normalise_ids(doc: dict[str, Any]) -> dict[str, Any]:

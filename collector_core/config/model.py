@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from collector_core.checks.collect import as_collector
+from collector_core.checks.model import Check
 from collector_core.collector import Account
 from collector_core.metrics.sinks import MetricsSettings
 from collector_core.notify.channels import NotifySettings
 from collector_core.notify.history import DEFAULT_HISTORY_DAYS
 from collector_core.notify.mutes import Mute
-from collector_core.plugins import ALLOW_ACTIONS, Registry
+from collector_core.plugins import ALLOW_ACTIONS, PluginSpec, Registry
 from collector_core.runtime.events import DEFAULT_SCAN_THREADS
 from collector_core.runtime.organization import OrganizationSettings
 
@@ -45,6 +47,21 @@ class Config:
     mute: tuple[Mute, ...] = ()
     notify: NotifySettings = field(default_factory=NotifySettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    checks: tuple[Check, ...] = ()  # the config's own declarative checks (its collectors are in the registry)
+
+    def registry(self, installed: Registry) -> Registry:
+        """The installed plugins' registry plus this config's checks: what every command runs with."""
+        if not self.checks:
+            return installed
+        # One per installed registry: a warm Lambda's director and notifier plan with the same one.
+        key = id(installed)
+        if key not in self._registries:
+            self._registries[key] = (installed, with_checks(installed, self.checks, self.source))
+        return self._registries[key][1]
+
+    @functools.cached_property
+    def _registries(self) -> dict[int, tuple[Registry, Registry]]:
+        return {}  # keeps the installed registry alive with its key, so an id is never reused
 
     @functools.cached_property
     def _by_id(self) -> dict[str, AccountConfig]:
@@ -97,3 +114,13 @@ class Config:
     def configured_accounts(self) -> list[Account]:
         """Accounts listed in the config, in order."""
         return [Account(a.id, a.name) for a in self.accounts]
+
+
+def config_checks_plugin(source: str) -> PluginSpec:
+    """The plugin a config's checks are listed under (`plugins --config`, clashes, failures)."""
+    return PluginSpec(name="checks", distribution="config", version=source, value=source)
+
+
+def with_checks(registry: Registry, checks: Any, source: str) -> Registry:
+    """The registry plus a config's checks, as collectors of the plugin ``checks`` of distribution ``config``."""
+    return registry.with_collectors([as_collector(c) for c in checks], config_checks_plugin(source))

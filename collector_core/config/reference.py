@@ -68,7 +68,10 @@ def _rows(node: Mapping[str, Any], path: str, registry: Registry, built_in: list
     if path == "accounts[].plugins":  # the top-level plugins section's keys, per account
         return
     items = node.get("items") if node.get("type") == "array" else None
+    each = node.get("additionalProperties")  # a map of names to one kind of thing (checks: name -> check)
     inner, prefix = (items, f"{path}[]") if isinstance(items, Mapping) and "properties" in items else (node, path)
+    if isinstance(each, Mapping) and "properties" in each:
+        inner, prefix = each, f"{path}.<name>"
     needed = set(inner.get("required", []))
     for key, child in (inner.get("properties") or {}).items():
         if path == "plugins" and key not in built_in:

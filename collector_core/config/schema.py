@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from collector_core.checks import options as checks
 from collector_core.config.errors import shown_key
+from collector_core.documents.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 from collector_core.metrics import sinks
-from collector_core.notify import channels, mutes
+from collector_core.notify import channels, mutes, routes
 from collector_core.plugins import ALLOW_ACTIONS, Registry
 from collector_core.runtime import organization
-from collector_core.schema import ACCOUNT_ID, BOOLEAN, NON_EMPTY, Schema, mapping, regions
 
 
 def config_schema(registry: Registry) -> Schema:
@@ -62,6 +63,7 @@ def config_schema(registry: Registry) -> Schema:
                          "description": "the accounts to run; with Organizations, the names and overrides of some "
                                         "(and the management account, which runs only when listed)"},
             "plugins": plugins(False),
+            "checks": checks.SCHEMA,
             "mute": mutes.schema(registry.names()),
             "notify": channels.schema(registry),
             "metrics": sinks.schema(),
@@ -113,6 +115,8 @@ def section_problems(doc: Mapping[str, Any]) -> list[str]:
     org = doc.get("organization")
     if isinstance(org, dict):
         problems += organization.problems(org)
+    notify: dict[str, Any] = doc["notify"] if isinstance(doc.get("notify"), dict) else {}
+    problems += routes.problems(notify, doc["mute"] if isinstance(doc.get("mute"), list) else [])
     org_on = isinstance(org, dict) and org.get("enabled") is True
     if not doc.get("accounts") and not org_on:
         problems.append("accounts: expected at least one account, or organization.enabled: true")

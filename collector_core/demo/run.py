@@ -8,6 +8,7 @@ from typing import TextIO
 
 from collector_core.aws.clients import Clients
 from collector_core.config.load import parse_config
+from collector_core.demo.checks import DEMO_CHECKS
 from collector_core.demo.simulate import DEFAULT_REGIONS, moto_server, seed_organization
 from collector_core.findings import current_findings
 from collector_core.notify.channels import report_from_table
@@ -26,12 +27,16 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
     print(f"Starting a simulated AWS on 127.0.0.1 with {accounts} member accounts "
           f"in {', '.join(region_names)}...", file=out)
     with moto_server() as endpoint:
-        sim = seed_organization(endpoint, accounts=accounts, regions=region_names)
-        registry = load_plugins()
+        sim = seed_organization(endpoint, accounts=accounts, regions=region_names, checks=True)
+        installed = load_plugins()
+        # A plugin's own check of the same name (the catalog's unassociated_eips) stands in for the demo's.
+        checks = {name: check for name, check in DEMO_CHECKS.items() if name not in installed}
         config = parse_config(
-            {"organization": {"enabled": True}, "regions": region_names, "table": "aws-collector-demo"},
-            "demo", registry,
+            {"organization": {"enabled": True}, "regions": region_names, "table": "aws-collector-demo",
+             "checks": checks},
+            "demo", installed,
         )
+        registry = config.registry(installed)  # the plugins' collectors and the config's two checks
         clients = Clients()
         store = Store.open(config.table, clients)
         store.ensure_table()
@@ -47,12 +52,20 @@ def run_demo(*, accounts: int = 3, regions: int = 3, out: TextIO | None = None) 
         seen = {(f["plugin"], f["account_id"], f["region"], f["resource_id"])
                 for state in store.account_states([a for a, _ in store.accounts()])
                 for f in current_findings(state, now)}
-        # A check a plugin seeds for but that is not installed here (a declarative one, say) finds nothing.
-        expected = {e for e in sim.expected if e[0] in registry}
+        # A check seeded for but not installed here finds nothing.
+        expected = {e for e in sim.expected | sim.expected_checks if e[0] in registry}
         missing, extra = expected - seen, seen - expected
         verdict = "match" if not (missing or extra) else f"DIFFER ({len(missing)} missing, {len(extra)} extra)"
         collectors = len({e[0] for e in expected})
         print(f"\nThe findings {verdict} the {len(expected)} problems seeded in the simulation "
               f"for {collectors} collectors.", file=out)
+        print(f"The declarative checks ({', '.join(DEMO_CHECKS)}): their findings "
+              f"{_verdict(sim.expected_checks, {s for s in seen if s[0] in DEMO_CHECKS})} the "
+              f"{len(sim.expected_checks)} resources seeded for them.", file=out)
     return 0 if not (missing or extra or result.failed) else 1
+
+
+def _verdict(expected: set[tuple[str, str, str, str]], seen: set[tuple[str, str, str, str]]) -> str:
+    missing, extra = expected - seen, seen - expected
+    return "match" if not (missing or extra) else f"DIFFER from ({len(missing)} missing, {len(extra)} extra)"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from collector_core.collector import Account
 from collector_core.demo.seeders import Seeder, installed_seeders
+from collector_core.demo.checks import seed_for_checks
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 FAKE_CREDENTIALS = {
@@ -36,6 +37,8 @@ class SimulatedOrg:
     accounts: list[Account]
     regions: list[str]
     expected: set[Expected] = field(default_factory=set)
+    #: The findings the demo's declarative checks must make (seeded only when asked for).
+    expected_checks: set[Expected] = field(default_factory=set)
 
 
 @contextmanager
@@ -75,9 +78,11 @@ def seed_organization(
     regions: tuple[str, ...] | list[str] = DEFAULT_REGIONS,
     now: dt.datetime | None = None,
     seeders: Mapping[str, Seeder] | None = None,
+    checks: bool = False,
 ) -> SimulatedOrg:
     """Create an organization with member accounts and seed each with known problems: the built-ins',
-    then each installed plugin's (``seeders``, by default those of the loaded plugins)."""
+    then each installed plugin's (``seeders``, by default those of the loaded plugins); with
+    ``checks``, also those the demo's declarative checks find."""
     import boto3
 
     seeders = installed_seeders() if seeders is None else seeders
@@ -106,7 +111,9 @@ def seed_organization(
             aws_session_token=creds["SessionToken"],
         )
         for j, region in enumerate(regions):
-            _seed_region(member, endpoint, account, region, i + j, sim.expected)
+            instance = _seed_region(member, endpoint, account, region, i + j, sim.expected)
+            if checks:
+                sim.expected_checks |= seed_for_checks(member, endpoint, account, region, i + j, instance)
         _seed_iam(member, endpoint, account, i, now, sim.expected)
         for seed in seeders.values():
             sim.expected.update((collector, account.id, region, resource)
@@ -115,21 +122,23 @@ def seed_organization(
 
 
 def _seed_region(session: Any, endpoint: str, account: Account, region: str, n: int,
-                 expected: set[Expected]) -> None:
+                 expected: set[Expected]) -> str | None:
+    """Seed one region; the instance it started, if any."""
     ec2 = session.client("ec2", endpoint_url=endpoint, region_name=region)
     zone = f"{region}a"
     for k in range(1 + n % 3):  # unattached volumes: 1 to 3 per region
         volume = ec2.create_volume(AvailabilityZone=zone, Size=10 * (k + 1), VolumeType="gp3", Encrypted=True)
         expected.add(("unattached_ebs", account.id, region, volume["VolumeId"]))
+    instance = None
     if n % 2 == 0:  # an attached volume is not a finding
         # gp3 and encrypted, as a plugin's checks of volume type and encryption expect of a healthy volume
         instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1,
                                      InstanceType="t3.micro", Placement={"AvailabilityZone": zone},
                                      BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {
-                                         "VolumeSize": 8, "VolumeType": "gp3", "Encrypted": True}}])
+                                         "VolumeSize": 8, "VolumeType": "gp3", "Encrypted": True}}],
+                                     )["Instances"][0]["InstanceId"]
         volume = ec2.create_volume(AvailabilityZone=zone, Size=8, VolumeType="gp3", Encrypted=True)
-        ec2.attach_volume(VolumeId=volume["VolumeId"], InstanceId=instance["Instances"][0]["InstanceId"],
-                          Device="/dev/sdf")
+        ec2.attach_volume(VolumeId=volume["VolumeId"], InstanceId=instance, Device="/dev/sdf")
     rules: list[tuple[str, list[dict[str, Any]], bool]] = [
         ("open-ssh", [_rule(22, 22, cidr="0.0.0.0/0")], True),
         ("web-only", [_rule(443, 443, cidr="0.0.0.0/0"), _rule(80, 80, cidr="0.0.0.0/0")], False),
@@ -144,6 +153,7 @@ def _seed_region(session: Any, endpoint: str, account: Account, region: str, n: 
         ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
         if is_finding:
             expected.add(("open_security_groups", account.id, region, group))
+    return instance
 
 
 def _seed_iam(session: Any, endpoint: str, account: Account, n: int, now: dt.datetime,

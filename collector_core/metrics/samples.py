@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from collector_core.runtime.results import AccountResult
+from collector_core.results import AccountResult
 
 DEFAULT_NAMESPACE = "AWSCollector"
 #: (name, CloudWatch unit, Sample attribute)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from collector_core.aws.clients import Clients, home_region
+from collector_core.documents.schema import Schema, mapping
 from collector_core.errors import describe
 from collector_core.logs import get_logger
 from collector_core.metrics import cloudwatch, emf, wavefront
 from collector_core.metrics.samples import DEFAULT_NAMESPACE, Sink, samples
-from collector_core.runtime.results import AccountResult
-from collector_core.schema import Schema, mapping
+from collector_core.results import AccountResult
 
 SINKS = ("none", "emf", "cloudwatch", "wavefront")
 

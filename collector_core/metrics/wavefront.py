@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from collector_core.documents.schema import ENV_NAME, HTTP_URL, NON_EMPTY, Schema, mapping
 from collector_core.metrics.samples import METRICS, Sample
-from collector_core.schema import ENV_NAME, HTTP_URL, NON_EMPTY, Schema, mapping
 
 WAVEFRONT_PREFIX = "aws_collector."
 #: The ``metrics.wavefront`` section.

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from collector_core.collector import Scope
 from collector_core.findings import finding_key, iso
 from collector_core.notify.report import Entry
 
@@ -23,7 +24,6 @@ MAX_ID, MAX_TITLE, MAX_DESCRIPTION, MAX_FIELD = 512, 256, 1024, 2048
 TYPE_PREFIX = "Software and Configuration Checks/AWS Security Best Practices/"
 LABELS = {"info": "INFORMATIONAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "critical": "CRITICAL"}
 OTHER = "Other"  # the resource type of a collector that declares none
-GLOBAL = "global"
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def asff_finding(entry: Entry, product: Product, *, resource_type: str = "",
     severity = {"Label": LABELS.get(entry.severity, "INFORMATIONAL"), "Original": entry.severity}
     types = [TYPE_PREFIX + entry.plugin]
     where = f"account {entry.account_id} ({entry.account_name}), " + (
-        "global" if entry.region == GLOBAL else f"region {entry.region}")
+        Scope.GLOBAL.value if entry.region == Scope.GLOBAL.value else f"region {entry.region}")
     resource: dict[str, Any] = {
         "Type": resource_type or OTHER,
         "Id": entry.resource_id[:MAX_ID],
@@ -66,8 +66,10 @@ def asff_finding(entry: Entry, product: Product, *, resource_type: str = "",
         "Details": {"Other": {"AccountId": entry.account_id, "AccountName": entry.account_name[:MAX_FIELD],
                               "Collector": entry.plugin}},
     }
-    if entry.region != GLOBAL:
+    if entry.region != Scope.GLOBAL.value:
         resource["Region"] = entry.region
+    if entry.tags:  # bounded as ASFF bounds them (keys 128, values 256 characters)
+        resource["Tags"] = dict(entry.tags)
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(entry),

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector_core.channel import Channel, ChannelContext
+from collector_core.documents.schema import Schema, mapping, region
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Report, section_title
 from collector_core.notify.text import render
-from collector_core.schema import Schema, mapping, region
 
 MAX_ROWS_PER_PLUGIN = 500  # keeps a huge report well under SES's message size limit
 SES_MAX_RECIPIENTS = 50  # destinations per SendEmail call
@@ -83,9 +83,9 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN,
                                    ("Account", "Region", "Severity", "Finding", "Open for", "New"))
                          + "</tr>")
             for entry in section.open.head(max_rows):
-                place = entry.place
+                location = entry.location
                 days = entry.open_days(report.generated)
-                row = (f"{place.account_id} {place.account_name}", place.region, entry.severity,
+                row = (f"{location.account_id} {location.account_name}", location.region, entry.severity,
                        entry.line, f"{days} days" if days is not None else "", "new" if entry.is_new else "")
                 parts.append("<tr>" + "".join(f"<td {cell}>{e(str(v))}</td>" for v in row) + "</tr>")
             parts.append("</table>")
@@ -95,7 +95,7 @@ def build_email(report: Report, *, max_rows: int = MAX_ROWS_PER_PLUGIN,
                              "lists them all.</p>")
         if section.resolved:
             parts.append("<p>Resolved since the previous run:</p><ul>")
-            parts += [f"<li>{e(' '.join(x.place))}: {e(x.line)}</li>" for x in section.resolved.head(max_rows)]
+            parts += [f"<li>{e(' '.join(x.location))}: {e(x.line)}</li>" for x in section.resolved.head(max_rows)]
             parts.append("</ul>")
     if not report.sections:
         parts.append("<p>No findings.</p>")

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector_core.channel import Channel, ChannelContext
+from collector_core.documents.schema import S3_BUCKET, Schema, mapping, region
 from collector_core.findings import RunSummary
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import page
 from collector_core.notify.report import Report
-from collector_core.schema import S3_BUCKET, Schema, mapping, region
 
 #: SigV4's limit on a presigned URL's life.
 MAX_LINK_HOURS = 7 * 24

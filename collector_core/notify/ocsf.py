@@ -38,6 +38,8 @@ def detection_finding(finding: Mapping[str, Any], *, resource_type: str = "") ->
         resource["type"] = resource_type
     if finding.get("details"):
         resource["data"] = dict(finding["details"])
+    if finding.get("tags"):  # the models validated against have labels, not 1.5's key-value tags
+        resource["labels"] = [f"{key}:{value}" for key, value in sorted(finding["tags"].items())]
     return {
         "activity_id": CREATE,
         "activity_name": "Create",

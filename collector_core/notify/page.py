@@ -104,6 +104,7 @@ def _head(report: Report) -> str:
             f'<link rel="icon" href="data:,">\n<style>{asset("report.css")}</style>\n</head>\n<body>\n'
             '<a class="skip" href="#findings">Skip to the findings</a>\n<header>\n<h1>aws-collector report</h1>\n'
             f'<p class="subtitle">{_e(report.headline())}</p>\n<p class="meta">{_e(_about(report))}</p>\n'
+            '<p id="route-note" class="meta" role="status" hidden></p>\n'
             '<nav class="contents" aria-label="Contents"><ul><li><a href="#summary">Summary</a></li>'
             '<li><a href="#history">History</a></li><li><a href="#accounts">Accounts</a></li>'
             '<li><a href="#findings">Findings</a></li></ul></nav>\n</header>\n<main>\n')
@@ -201,6 +202,8 @@ def _findings(report: Report, max_rows: int) -> str:
              + _field("account", "Account", '<select><option value="">any</option></select>')
              + _field("region", "Region", '<select><option value="">any</option></select>')
              + _field("age", "Open at least (days)", '<input type="number" min="0" step="1" inputmode="numeric">')
+             + (_field("route", "Route", '<select><option value="">any</option></select>') if report.route_totals
+                else "")
              + '<div class="field check"><input type="checkbox" id="filter-onlyNew" name="onlyNew">'
              '<label for="filter-onlyNew">New only</label></div><button type="reset">Clear</button></form>',
              '<p id="filter-status" role="status" aria-live="polite"></p>']
@@ -238,7 +241,7 @@ def _section(index: int, section: PluginSection, max_rows: int) -> str:
     if section.resolved:
         listed = section.resolved.head(MAX_RESOLVED_LISTED)
         parts.append(f"<details><summary>Resolved since the previous run ({len(section.resolved)})</summary><ul>")
-        parts += [f"<li>{_e(' '.join(e.place))}: <s>{_e(e.line)}</s></li>" for e in listed]
+        parts += [f"<li>{_e(' '.join(e.location))}: <s>{_e(e.line)}</s></li>" for e in listed]
         if len(section.resolved) > len(listed):
             parts.append(f"<li>…and {len(section.resolved) - len(listed)} more</li>")
         parts.append("</ul></details>")
@@ -250,13 +253,21 @@ def _section(index: int, section: PluginSection, max_rows: int) -> str:
 
 def embedded(section: PluginSection, max_rows: int, report: Report) -> list[Entry]:
     """The open findings a plugin's table embeds: the most severe, then the oldest, at most ``max_rows``
-    (a heap of that size over the streamed list, never the whole list in memory)."""
+    (a heap of that size over the streamed list, never the whole list in memory); past that, each
+    route's own most severe too, so the page opened on a route (``?route=``) shows its findings."""
     def rank(entry: Entry) -> tuple[Any, ...]:
         days = entry.open_days(report.generated)
         return (-_severity(entry), -(days if days is not None else -1), entry.account_id, entry.region,
                 entry.resource_id)
 
-    return heapq.nsmallest(max_rows, section.open, key=rank)
+    chosen = heapq.nsmallest(max_rows, section.open, key=rank)
+    if len(section.open) <= max_rows or not report.route_totals:
+        return chosen
+    by_key = {(e.account_id, e.region, e.resource_id): e for e in chosen}
+    for route in report.route_totals:
+        for entry in heapq.nsmallest(max_rows, (e for e in section.open if route in e.routes), key=rank):
+            by_key.setdefault((entry.account_id, entry.region, entry.resource_id), entry)
+    return sorted(by_key.values(), key=rank)
 
 
 def _severity(entry: Entry) -> int:
@@ -265,14 +276,18 @@ def _severity(entry: Entry) -> int:
 
 def _data(report: Report, max_rows: int, out: IO[str]) -> None:
     """The JSON the script reads, streamed: rows are [account, region, resource, severity, finding,
-    age in days, new], the account an index into ``accounts`` (names once, not per row)."""
+    age in days, new] and, when the config has routes, the indexes into ``routes`` of those the
+    finding matched; the account an index into ``accounts`` (names once, not per row)."""
     accounts: dict[str, int] = {}
     names: list[list[str]] = []
     # The object's first keys, left open ([:-1] drops its "}") for the sections streamed after them.
     out.write(script_json({"generated": iso(report.generated), "severities": list(SEVERITIES),
                            "run": {"id": report.run_id, "seq": report.run_seq, "accounts": report.accounts},
                            "totals": {"open": report.open, "new": report.new, "resolved": report.resolved,
-                                      "muted": report.muted, "incomplete_accounts": len(report.problems)}})[:-1])
+                                      "muted": report.muted, "incomplete_accounts": len(report.problems)},
+                           "routes": [[name, totals["open"], totals["new"]]
+                                      for name, totals in report.route_totals.items()]})[:-1])
+    route_index = {name: i for i, name in enumerate(report.route_totals)}
     out.write(',"sections":[')
     for number, section in enumerate(report.sections):
         rows = []
@@ -281,8 +296,11 @@ def _data(report: Report, max_rows: int, out: IO[str]) -> None:
                 accounts[entry.account_id] = len(names)
                 names.append([entry.account_id, report.account_names.get(entry.account_id) or entry.account_name])
             account = accounts[entry.account_id]
-            rows.append([account, entry.region, entry.resource_id, _severity(entry), entry.line,
-                         entry.open_days(report.generated), int(entry.is_new)])
+            row = [account, entry.region, entry.resource_id, _severity(entry), entry.line,
+                   entry.open_days(report.generated), int(entry.is_new)]
+            if route_index:
+                row.append([route_index[r] for r in entry.routes if r in route_index])
+            rows.append(row)
         out.write(("," if number else "") + script_json(
             {"plugin": section.plugin, "open": len(section.open), "new": section.new_count,
              "resolved": len(section.resolved), "muted": len(section.muted), "rows": rows}))

@@ -21,13 +21,14 @@ from typing import IO, Any, NamedTuple
 from collector_core.collector import SEVERITIES
 from collector_core.findings import parse_time
 from collector_core.notify.mutes import Mute
+from collector_core.results import Status
 
 #: Entries of one list held in memory; the rest wait in a temporary file.
 IN_MEMORY = 200
 
 
-class Place(NamedTuple):
-    """Where a finding is."""
+class Location(NamedTuple):
+    """Where a finding is: its account (id and name) and region."""
 
     account_id: str
     account_name: str
@@ -51,11 +52,13 @@ class Entry:
     mute_reason: str | None = None  # the mute that leaves it out of messages, if any
     summary: str = ""  # the collector's own one line (``line`` may be its format's instead)
     details: Mapping[str, Any] = field(default_factory=dict)  # the collector's details, for exports
+    tags: Mapping[str, str] = field(default_factory=dict)  # the resource's tags
+    routes: tuple[str, ...] = ()  # the routes it matched (notify.routes), for the page's ?route=
 
     @property
-    def place(self) -> Place:
+    def location(self) -> Location:
         """Account id, account name and region."""
-        return Place(self.account_id, self.account_name, self.region)
+        return Location(self.account_id, self.account_name, self.region)
 
     def open_days(self, now: dt.datetime) -> int | None:
         """Whole days since first seen."""
@@ -143,7 +146,7 @@ class AccountProblem:
 
     account_id: str
     account_name: str
-    status: str  # "failed", "partial", "incomplete" or "never reported"
+    status: Status  # failed, partial, incomplete or never reported
     detail: str
 
 
@@ -177,6 +180,10 @@ class Report:
     mute_changes: list[tuple[Entry, str | None]] = field(default_factory=list)
     #: Runs since the previous one that never started (their config unreadable, their accounts unlistable).
     not_started: list[RunNotStarted] = field(default_factory=list)
+    #: The route this report is for (its findings only), or None: every finding, or what no route matched.
+    route: str | None = None
+    #: Per route of the config, its open and new findings (on the whole report only, for the page).
+    route_totals: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def open(self) -> int:
@@ -208,6 +215,8 @@ class Report:
     def headline(self) -> str:
         """Totals in one line: the Slack header, the email subject, the first line on stdout."""
         text = f"aws-collector: {self.open} open finding{'s' if self.open != 1 else ''}"
+        if self.route:
+            text = f"aws-collector ({self.route}): {self.open} open finding{'s' if self.open != 1 else ''}"
         extra = [f"{self.new} new", f"{self.resolved} resolved"]
         if self.muted:
             extra.append(f"{self.muted} muted")

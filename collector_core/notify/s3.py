@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from collector_core.channel import Channel, ChannelContext
+from collector_core.documents.schema import S3_BUCKET, Schema, mapping, region
 from collector_core.hookspecs import hookimpl
 from collector_core.notify.export import FORMATS, partition, rows
 from collector_core.notify.report import Report
-from collector_core.schema import S3_BUCKET, Schema, mapping, region
 
 DEFAULT_PREFIX = "aws-collector/findings/"
 DEFAULT_ROWS_PER_OBJECT = 100_000

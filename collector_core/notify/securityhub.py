@@ -20,10 +20,10 @@ from typing import Any
 
 from collector_core.aws.clients import home_region
 from collector_core.channel import Channel, ChannelContext, ChannelError
+from collector_core.documents.schema import Schema, mapping, region
 from collector_core.hookspecs import hookimpl
 from collector_core.notify.asff import Product, asff_finding, finding_id
 from collector_core.notify.report import Entry, EntryList, PluginSection, Report
-from collector_core.schema import Schema, mapping, region
 
 MAX_BATCH = 100  # findings per BatchImportFindings or BatchUpdateFindings call
 #: Seconds to wait before each retry of the findings Security Hub did not take.

@@ -24,10 +24,10 @@ from typing import Any
 from collector_core.channel import Channel, ChannelContext, ChannelError
 from collector_core.channel.http import Poster, usable_url
 from collector_core.channel.secrets import SecretSource, secret_keys
+from collector_core.documents.schema import Schema, mapping
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report, section_title
-from collector_core.schema import Schema, mapping
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -139,7 +139,7 @@ def build_messages(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN,
         if section.resolved:
             lines.append([_text("Resolved since the previous run:", italic=True)])
             shown = section.resolved.head(MAX_RESOLVED_PER_PLUGIN)
-            lines += [[_text("• "), _text(f"{' '.join(e.place)}: {e.line}", strike=True)] for e in shown]
+            lines += [[_text("• "), _text(f"{' '.join(e.location)}: {e.line}", strike=True)] for e in shown]
             if len(section.resolved) > MAX_RESOLVED_PER_PLUGIN:
                 lines.append([_text(f"…and {len(section.resolved) - MAX_RESOLVED_PER_PLUGIN} more resolved")])
         blocks += _blocks(lines)
@@ -178,11 +178,11 @@ def _emoji(name: str) -> Run:
 
 def _grouped(entries: Iterable[Entry], report: Report) -> list[Line]:
     lines: list[Line] = []
-    place = None
+    location = None
     for entry in entries:
-        if entry.place != place:
-            place = entry.place
-            lines.append([_code(place.account_id), _text(f" {place.account_name} · {place.region}")])
+        if entry.location != location:
+            location = entry.location
+            lines.append([_code(location.account_id), _text(f" {location.account_name} · {location.region}")])
         days = entry.open_days(report.generated)
         line = [_text("• ")] + ([_emoji("new"), _text(" ")] if entry.is_new else [])
         line += [_code(entry.severity), _text(f" {entry.line}")]

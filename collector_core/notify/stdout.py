@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from collector_core.channel import Channel, ChannelContext
+from collector_core.documents.schema import BOOLEAN
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import text
 from collector_core.notify.report import Report
-from collector_core.schema import BOOLEAN
 
 
 def send(report: Report, settings: bool, ctx: ChannelContext) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collector_core.notify import safe
 from collector_core.plugins import Registry
+from collector_core.results import Status
 from collector_core.runtime.director import RunResult
 
 
@@ -15,7 +16,7 @@ def render_summary(result: RunResult, registry: Registry, seconds: float) -> str
         regions.update(r.regions)
         for plugin, n in r.findings_by_plugin().items():
             by_plugin[plugin] = by_plugin.get(plugin, 0) + n
-    statuses = {s: sum(1 for r in results if r.status == s) for s in ("ok", "partial", "failed")}
+    statuses = {s: sum(1 for r in results if r.status == s) for s in (Status.OK, Status.PARTIAL, Status.FAILED)}
     errors = [e for r in results for e in r.errors]
     error_total = sum(r.error_total for r in results)
     lines = [

@@ -23,10 +23,10 @@ from typing import Any
 from collector_core.channel import Channel, ChannelContext
 from collector_core.channel.http import Poster, usable_url
 from collector_core.channel.secrets import SecretSource, secret_keys
+from collector_core.documents.schema import Schema, mapping
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, PluginSection, Report, section_title
-from collector_core.schema import Schema, mapping
 
 #: Teams' limit on a message is about 28 KB; the posted JSON stays under this many bytes.
 MESSAGE_BYTES = 28_000
@@ -100,7 +100,7 @@ def _section(section: PluginSection, report: Report, max_lines: int) -> Iterable
     if section.resolved:
         yield "", _rich(_run("Resolved since the previous run:", italic=True))
         for entry in section.resolved.head(max_lines):
-            yield "resolved", _rich(_run(f"{' '.join(entry.place)}: {entry.line}", strikethrough=True))
+            yield "resolved", _rich(_run(f"{' '.join(entry.location)}: {entry.line}", strikethrough=True))
 
 
 def build_message(report: Report, *, max_lines: int = MAX_LINES_PER_PLUGIN, link: str | None = None,

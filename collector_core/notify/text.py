@@ -40,17 +40,17 @@ def _lines(report: Report, max_per_plugin: int | None) -> Iterator[str]:
             yield f"  …and {len(section.open) - max_per_plugin} more: aws-collector findings --plugin {section.plugin}"
         if section.resolved:
             yield "  resolved since the previous run:"
-            yield from (f"    {' '.join(e.place)}: {e.line}" for e in section.resolved)
+            yield from (f"    {' '.join(e.location)}: {e.line}" for e in section.resolved)
     if not report.sections:
         yield from ["", "No findings."]
 
 
 def _grouped(entries: Iterable[Entry], report: Report) -> Iterator[str]:
-    place = None
+    location = None
     for entry in entries:
-        if entry.place != place:
-            place = entry.place
-            yield f"  {place.account_id} {place.account_name} / {place.region}"
+        if entry.location != location:
+            location = entry.location
+            yield f"  {location.account_id} {location.account_name} / {location.region}"
         yield "    " + entry_text(entry, report)
 
 

@@ -31,11 +31,11 @@ from collector_core import __version__
 from collector_core.channel import Channel, ChannelContext
 from collector_core.channel.http import Poster, usable_url
 from collector_core.channel.secrets import SecretSource, secret_keys
+from collector_core.documents.schema import HTTP_URL, Schema, mapping
 from collector_core.findings import finding_key, iso
 from collector_core.hookspecs import hookimpl
 from collector_core.notify import mutes as mute_rules
 from collector_core.notify.report import Entry, Report
-from collector_core.schema import HTTP_URL, Schema, mapping
 
 #: The body's schema, named in every body: a receiver can dispatch on it.
 SCHEMA_ID = "aws-collector.report/v1"

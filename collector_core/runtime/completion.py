@@ -18,10 +18,9 @@ from typing import Any
 from collector_core.collector import Account
 from collector_core.findings import RunRecord
 from collector_core.logs import get_logger
+from collector_core.results import Status
 from collector_core.runtime.events import EventError, WorkerEvent, relayed_events
 from collector_core.store import Store
-
-NEVER_REPORTED = "never reported"
 
 
 @dataclass(frozen=True)
@@ -68,10 +67,10 @@ def record_lost(store: Store, events: list[WorkerEvent], reason: tuple[str, str]
     completed = []
     for event in events:
         run = RunRecord(event.run_id, event.run_seq, started="")
-        counted = store.record_absent(run, event.account, "failed", reason, now=now, ttl_days=event.ttl_days)
+        progress = store.record_absent(run, event.account, Status.FAILED, reason, now=now, ttl_days=event.ttl_days)
         get_logger(account=event.account.id, run=event.run_id).warning(
-            "worker_lost", condition=reason[0], recorded=counted is not None)
-        if counted and counted[0] >= counted[1]:
+            "worker_lost", condition=reason[0], recorded=progress is not None)
+        if progress and progress.complete:
             completed.append(run)
     return completed
 
@@ -84,7 +83,7 @@ def close_overdue(store: Store, *, now: dt.datetime, ttl_days: int) -> list[RunR
     for run in overdue:
         silent = sorted(set(run.accounts) - store.counted(run.run_seq, list(run.accounts)))
         for account_id in silent:
-            store.record_absent(run, known.get(account_id, Account(account_id, account_id)), NEVER_REPORTED,
+            store.record_absent(run, known.get(account_id, Account(account_id, account_id)), Status.NEVER_REPORTED,
                                 ("NeverReported", "no result before the run's deadline; its findings stay open"),
                                 now=now, ttl_days=ttl_days)
         get_logger(run=run.run_id).warning("run_closed_at_deadline", silent=len(silent))

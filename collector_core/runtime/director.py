@@ -17,10 +17,10 @@ from collector_core.errors import describe
 from collector_core.findings import RunRecord
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.results import AccountResult, Status
 from collector_core.runtime import organization
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.planning import AccountPlan, RunConfig, Subset, plan_accounts
-from collector_core.runtime.results import AccountResult
 from collector_core.store import Store
 
 
@@ -45,7 +45,7 @@ class RunResult:
     @property
     def failed(self) -> bool:
         """True when anything failed that the run can see."""
-        return bool(self.errors) or any(r.status != "ok" for r in self.results or [])
+        return bool(self.errors) or any(r.status != Status.OK for r in self.results or [])
 
 
 #: How long after its start a run may be closed by the sweep if accounts are still silent: a worker
@@ -80,16 +80,10 @@ def resolve_accounts(config: RunConfig, clients: Clients) -> list[Account]:
     return sorted({a.id: a for a in accounts if a.id not in settings.exclude}.values(), key=lambda a: a.id)
 
 
-def plan_run(
-    config: RunConfig, registry: Registry, accounts: Iterable[Account], run_id: str, run_seq: int
-) -> list[WorkerEvent]:
-    """One event per account with its regions and its enabled collectors' merged options."""
-    return worker_events(config, plan_accounts(config, registry, accounts), run_id, run_seq)
-
-
 def worker_events(config: RunConfig, plans: Iterable[AccountPlan], run_id: str, run_seq: int) -> list[WorkerEvent]:
     """The event of each account's plan, with what every worker needs from the config."""
     metrics = config.metrics.to_doc()
+    checks = {check.name: check.to_doc() for check in config.checks}
     return [
         WorkerEvent(
             run_id=run_id,
@@ -103,6 +97,7 @@ def worker_events(config: RunConfig, plans: Iterable[AccountPlan], run_id: str, 
             ttl_days=config.ttl_days,
             metrics=metrics,
             scan_threads=config.scan_threads,
+            checks={name: checks[name] for name in plan.collectors if name in checks},
         )
         for plan in plans
     ]

@@ -32,6 +32,9 @@ class WorkerEvent:
     #: The config's ``metrics:`` section: the worker never reads the config itself.
     metrics: dict[str, Any] = field(default_factory=dict)
     scan_threads: int = DEFAULT_SCAN_THREADS
+    #: The config's declarative checks among ``collectors``, as the config writes them: the worker
+    #: never reads the config, so it builds their collectors from these.
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON payload of a Lambda invocation (built by hand: ``asdict`` deep-copies every
@@ -40,7 +43,7 @@ class WorkerEvent:
                 "account": self.account.to_doc(), "regions": self.regions,
                 "collectors": self.collectors, "table": self.table, "role_name": self.role_name,
                 "external_id": self.external_id, "ttl_days": self.ttl_days, "metrics": self.metrics,
-                "scan_threads": self.scan_threads}
+                "scan_threads": self.scan_threads, **({"checks": self.checks} if self.checks else {})}
 
     @classmethod
     def from_dict(cls, data: Any) -> WorkerEvent:
@@ -75,6 +78,9 @@ class WorkerEvent:
         metrics = data.get("metrics", {})
         if not isinstance(metrics, dict):
             raise EventError("worker event: metrics must be an object (the config's metrics section)")
+        checks = data.get("checks", {})
+        if not (isinstance(checks, dict) and all(isinstance(v, dict) for v in checks.values())):
+            raise EventError("worker event: checks must map check names to definitions")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise EventError(f"worker event: unknown fields {sorted(unknown)}")
@@ -90,6 +96,7 @@ class WorkerEvent:
             ttl_days=data.get("ttl_days", 7),
             metrics=metrics,
             scan_threads=data.get("scan_threads", DEFAULT_SCAN_THREADS),
+            checks=checks,
         )
 
 

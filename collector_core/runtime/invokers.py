@@ -12,8 +12,8 @@ from collector_core.aws.clients import Clients
 from collector_core.errors import error_of
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.results import AccountResult, Failure
 from collector_core.runtime.events import WorkerEvent, relay_payload
-from collector_core.runtime.results import AccountResult, Failure
 from collector_core.runtime.worker import RunComplete, run_account
 from collector_core.store import Store
 

@@ -9,12 +9,13 @@ import copy
 import threading
 
 from collector_core.errors import error_of, shorten
+from collector_core.results import AccountResult, Failure, Scan
 from collector_core.runtime.events import WorkerEvent
-from collector_core.runtime.results import AccountResult, Failure, Scan
 
 
 class Ledger:
-    """One account's AccountResult, changed only under one lock, until sealed."""
+    """One account's AccountResult, changed only under one lock (by these methods alone: the worker,
+    its scans and its writer hold no other way in), until sealed."""
 
     def __init__(self, event: WorkerEvent) -> None:
         self.result = AccountResult(run_id=event.run_id, account=event.account, run_seq=event.run_seq)
@@ -30,6 +31,33 @@ class Ledger:
             if not self._sealed:
                 self.result.scans.append(scan)
         return scan
+
+    def scanning(self, regions: list[str]) -> None:
+        """The regions this attempt scans."""
+        with self._lock:
+            if not self._sealed:
+                self.result.regions = list(regions)
+
+    def cut_short(self) -> None:
+        """The worker's deadline came before every scan finished."""
+        with self._lock:
+            if not self._sealed:
+                self.result.complete = False
+
+    def found(self, scan: Scan) -> None:
+        """One more finding yielded by a scan."""
+        with self._lock:
+            scan.findings += 1
+
+    def called(self, scan: Scan) -> None:
+        """One more API call made by a scan."""
+        with self._lock:
+            scan.api_calls += 1
+
+    def timed(self, scan: Scan, seconds: float) -> None:
+        """How long a scan ran."""
+        with self._lock:
+            scan.seconds = round(seconds, 3)
 
     def fail(self, region: str, plugin: str, error: str, message: str) -> Failure:
         """Record a failure by name ("-" where it is not about one region or collector)."""
@@ -62,6 +90,16 @@ class Ledger:
             for scan in self.result.scans:
                 if (scan.region, scan.plugin) in places:
                     scan.ok = False
+
+    def unchanged(self) -> None:
+        """Count one finding seen as it was stored (not rewritten)."""
+        with self._lock:
+            self.result.unchanged += 1
+
+    def ok_places(self) -> set[tuple[str, str]]:
+        """The places scanned successfully so far: what this attempt may resolve."""
+        with self._lock:
+            return {(s.region, s.plugin) for s in self.result.scans if s.ok}
 
     def wrote(self, stored: bool) -> None:
         """Count one finding written, or superseded by a newer attempt's."""

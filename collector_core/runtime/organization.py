@@ -24,7 +24,7 @@ from typing import Any
 
 from collector_core.aws.clients import Clients, home_region
 from collector_core.collector import Account
-from collector_core.schema import ACCOUNT_ID, BOOLEAN, Schema, mapping
+from collector_core.documents.schema import ACCOUNT_ID, BOOLEAN, Schema, mapping
 
 #: The role to assume in the management account: ``arn:<partition>:iam::<account>:role/<path/name>``.
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/([\w+=,.@/-]{1,512})$")

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from collector_core.aws.clients import known_regions
+from collector_core.checks.model import Check
 from collector_core.collector import Account, Scope
 from collector_core.plugins import Registry
 from collector_core.runtime.organization import OrganizationSettings
-
-GLOBAL = "global"
 
 
 class RunConfig(Protocol):
@@ -41,6 +40,8 @@ class RunConfig(Protocol):
     def organization(self) -> OrganizationSettings: ...
     @property
     def metrics(self) -> WorkerSection: ...
+    @property
+    def checks(self) -> tuple[Check, ...]: ...
     def configured_accounts(self) -> list[Account]: ...
     def regions_for(self, account_id: str) -> str | list[str]: ...
     def collectors_for(self, account_id: str, registry: Registry) -> dict[str, dict[str, Any]]: ...
@@ -93,8 +94,9 @@ class Subset:
         regions = set(known_regions())
         problems = [f"--plugin {name}: no such collector (installed: {', '.join(registry.names()) or 'none'})"
                     for name in sorted(self.plugins) if name not in registry]
-        problems += [f"--region {name}: not a region name; expected one such as eu-west-1, or {GLOBAL} for "
-                     "global collectors" for name in sorted(self.regions) if name != GLOBAL and name not in regions]
+        problems += [f"--region {name}: not a region name; expected one such as eu-west-1, or "
+                     f"{Scope.GLOBAL.value} for global collectors" for name in sorted(self.regions)
+                     if name != Scope.GLOBAL.value and name not in regions]
         return problems
 
 
@@ -131,10 +133,10 @@ def _narrow(plan: AccountPlan, subset: Subset, registry: Registry) -> AccountPla
     collectors = {n: o for n, o in plan.collectors.items() if not subset.plugins or n in subset.plugins}
     regions = plan.regions
     if subset.regions:
-        named = sorted(subset.regions - {GLOBAL})
+        named = sorted(subset.regions - {Scope.GLOBAL.value})
         # "all" takes the named regions as they are: one the account has not enabled fails its scan, by name.
         wanted = named if plan.regions == "all" else [r for r in plan.regions if r in subset.regions]
-        keep = {Scope.GLOBAL} if GLOBAL in subset.regions else set()
+        keep = {Scope.GLOBAL} if Scope.GLOBAL.value in subset.regions else set()
         if wanted:
             regions = wanted
             keep.add(Scope.REGIONAL)
@@ -145,7 +147,7 @@ def _narrow(plan: AccountPlan, subset: Subset, registry: Registry) -> AccountPla
 def _scans(plan: AccountPlan, region: str, registry: Registry) -> bool:
     """Whether the plan scans this region (``global``: runs a global collector)."""
     scopes = {registry[n].scope for n in plan.collectors}
-    if region == GLOBAL:
+    if region == Scope.GLOBAL.value:
         return Scope.GLOBAL in scopes
     return Scope.REGIONAL in scopes and (plan.regions == "all" or region in plan.regions)
 
@@ -155,5 +157,5 @@ def _why_not(name: str, plans: Sequence[AccountPlan], subset: Subset, registry: 
     if not any(name in p.collectors for p in selected):
         return "not enabled for the selected accounts"
     if registry[name].scope is Scope.GLOBAL:
-        return f"a global collector, and --region leaves out {GLOBAL}"
+        return f"a global collector, and --region leaves out {Scope.GLOBAL.value}"
     return "the selected accounts do not scan the selected regions"

@@ -13,23 +13,23 @@ import datetime as dt
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector_core.aws.clients import Clients, Credentials, home_region
 from collector_core.collector import Collector, CollectorContext, Scope
-from collector_core.findings import BadFinding, normalise
+from collector_core.findings import BadFinding, Place, normalise
 from collector_core.logs import get_logger
 from collector_core.plugins import Registry
+from collector_core.results import AccountResult, Scan
 from collector_core.runtime.events import WorkerEvent
 from collector_core.runtime.ledger import Ledger
-from collector_core.runtime.results import AccountResult, Scan
 from collector_core.runtime.writer import Preparation, Writer
 from collector_core.store import Store
+from collector_core.store.requests import UnprocessedWrites
 
-GLOBAL = "global"
 ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")
 #: Called once a run's last account is recorded: (run_id, run_seq).
 RunComplete = Callable[[str, int], None]
@@ -55,15 +55,16 @@ def run_account(
 
 
 def record_result(result: AccountResult, event: WorkerEvent, store: Store, now: dt.datetime,
-                  on_run_complete: RunComplete | None) -> None:
-    """Store the attempt's record, count the account done in its run, and say when the run is complete."""
+                  on_run_complete: RunComplete | None, seen: Mapping[Place, bytes] | None = None) -> None:
+    """Store the attempt's record (with what its scans saw), count the account done in its run, and
+    say when the run is complete."""
     try:
-        counted = store.record_attempt(result.to_dict(), collectors=list(event.collectors), now=now,
-                                       ttl_days=event.ttl_days)
-    except (ClientError, BotoCoreError) as exc:
+        progress = store.record_attempt(result, collectors=list(event.collectors), now=now, ttl_days=event.ttl_days,
+                                        seen=seen, seen_at=now)
+    except (ClientError, BotoCoreError, UnprocessedWrites) as exc:
         get_logger(account=event.account.id, run=event.run_id).error("run_record_failed", error=type(exc).__name__)
         return
-    if on_run_complete and counted and counted[0] >= counted[1]:
+    if on_run_complete and progress and progress.complete:
         on_run_complete(event.run_id, event.run_seq)
 
 
@@ -100,13 +101,13 @@ class _Worker:
         else:
             self._collect(writer)
         end = self._attempt_end(prep)
-        writer.close()
+        seen = writer.close(resolved_by=self.ledger.ok_places())
         self.stop.set()  # from here on, a straggling collector's clients refuse to work
         result = self.ledger.seal()
         result.attempt, result.attempt_end = prep.attempt or 0, end
         result.seconds = round(time.monotonic() - started, 3)
         if prep.attempt is not None:
-            record_result(result, self.event, self.store, self.now, on_run_complete)
+            record_result(result, self.event, self.store, self.now, on_run_complete, seen)
         if self.credentials:
             self.clients.forget(self.credentials)
         self.log.info("account_done", status=result.status, written=result.written, errors=result.error_total,
@@ -129,16 +130,16 @@ class _Worker:
         collectors = [self.registry[n] for n in self.event.collectors]
         regional = [c for c in collectors if c.scope is Scope.REGIONAL]
         regions = self._regions() if regional else []
-        self.ledger.result.regions = regions
+        self.ledger.scanning(regions)
         # Global collectors first: their chains are the longest (IAM's report polls), and scans
         # ask for their clients in start order.
-        places = [(GLOBAL, c) for c in collectors if c.scope is Scope.GLOBAL]
+        places = [(Scope.GLOBAL.value, c) for c in collectors if c.scope is Scope.GLOBAL]
         places += [(r, c) for r in regions for c in regional]
         pool = _ScanPool(places, min(self.event.scan_threads, len(places)), self.ledger.begin_scan,
                          lambda region, collector, scan: self._scan(region, collector, scan, writer))
         if pool.wait(self.deadline):
             return
-        self.ledger.result.complete = False
+        self.ledger.cut_short()
         self.stop.set()
         unfinished = pool.unfinished()
         for region, name, scan in unfinished:
@@ -171,13 +172,13 @@ class _Worker:
     def _scan(self, region: str, collector: Collector, scan: Scan, writer: Writer) -> None:
         """Run one collector in one region to its end; anything it raises fails this scan only."""
         name = collector.name
-        _current.scan = scan
+        _current.scan, _current.ledger = scan, self.ledger
         log = self.log.bind(region=region, plugin=name)
         ctx = CollectorContext(
             account=self.event.account, region=region,
             options=copy.deepcopy(self.event.collectors[name]),  # each scan its own: a collector may mutate
             log=log, now=self.now, clients=_ScanClients(self.clients, self.credentials, self.stop),
-            client_region=home_region() if region == GLOBAL else region,
+            client_region=home_region() if region == Scope.GLOBAL else region,
         )
         started = time.monotonic()
         try:
@@ -191,7 +192,7 @@ class _Worker:
                     self.ledger.fail_with(region, name, exc)
                     rejected = True
                     continue
-                scan.findings += 1
+                self.ledger.found(scan)
                 writer.put(region, name, finding)
             # A rejected finding was seen but not stored: resolving by this scan would hide it.
             self.ledger.finish(scan, ok=not rejected)
@@ -201,7 +202,7 @@ class _Worker:
             failure = self.ledger.fail_with(region, name, exc)
             log.warning("collector_failed", error=failure.error, message=failure.message)
         finally:
-            scan.seconds = round(time.monotonic() - started, 3)
+            self.ledger.timed(scan, time.monotonic() - started)
             _current.scan = None
 
     def _client(self, service: str, region: str) -> Any:
@@ -239,7 +240,7 @@ class _ScanClients:
 def _count_call(region: str, service: str, operation: str) -> None:
     scan = getattr(_current, "scan", None)
     if scan is not None:
-        scan.api_calls += 1  # only this scan's thread touches it
+        _current.ledger.called(scan)
 
 
 class _ScanPool:

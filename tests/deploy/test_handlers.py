@@ -26,7 +26,7 @@ from collector_core.findings import current_findings
 from collector_core.metrics import heartbeat
 from collector_core.runtime import director
 from collector_core.runtime.events import EventError, WorkerEvent
-from collector_core.runtime.planning import SubsetError
+from collector_core.runtime.planning import SubsetError, plan_accounts
 from collector_core.store import Store
 
 REGIONS = ["us-east-1"]
@@ -68,6 +68,11 @@ class LambdaAwareClients(Clients):
         return super().client(service, region, credentials, **kwargs)
 
 
+def plan_events(config, registry, accounts, run_id: str, run_seq: int) -> list[WorkerEvent]:
+    """The director's events for these accounts, as its run would hand them to the invoker."""
+    return director.worker_events(config, plan_accounts(config, registry, accounts), run_id, run_seq)
+
+
 @pytest.fixture
 def lambda_env(server_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingLambda:
     """A fresh execution environment: moto behind AWS_ENDPOINT_URL, a config file, Lambda recorded."""
@@ -95,7 +100,7 @@ def test_director_invokes_the_worker_once_per_account_asynchronously(lambda_env:
     events = [WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls]
     # The same events the local invoker would get from the same plan.
     cfg = handlers.config()
-    planned = director.plan_run(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"],
+    planned = plan_events(cfg, handlers.runtime().registry, [e.account for e in events], out["run_id"],
                                 out["run_seq"])
     assert sorted(events, key=lambda e: e.account.id) == sorted(planned, key=lambda e: e.account.id)
 
@@ -121,7 +126,7 @@ def test_a_run_past_relay_above_is_relayed_and_every_account_gets_one_worker(
                                                                                      "Event")}
     events = sorted((WorkerEvent.from_dict(json.loads(c["Payload"])) for c in lambda_env.calls),
                     key=lambda e: e.account.id)
-    planned = director.plan_run(handlers.config(), handlers.runtime().registry, [e.account for e in events],
+    planned = plan_events(handlers.config(), handlers.runtime().registry, [e.account for e in events],
                                 out["run_id"], out["run_seq"])
     assert [e.account.id for e in events] == accounts  # each exactly once
     assert events == sorted(planned, key=lambda e: e.account.id)
@@ -159,7 +164,7 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
     account = sim.accounts[0]
     now = dt.datetime.now(dt.timezone.utc)
     run = store.start_run("run-1", [account.id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
-    [event] = director.plan_run(cfg, rt.registry, [account], "run-1", run.run_seq)
+    [event] = plan_events(cfg, rt.registry, [account], "run-1", run.run_seq)
 
     result = handlers.worker(event.to_dict(), Context())
 
@@ -169,6 +174,25 @@ def test_worker_collects_its_account_and_the_last_one_triggers_the_notifier(
     assert seen == sim.expected
     assert lambda_env.calls == [{"FunctionName": "aws-collector-test-notifier", "InvocationType": "Event",
                                  "Payload": json.dumps({"run_id": "run-1", "run_seq": run.run_seq}).encode()}]
+
+
+def test_a_worker_refuses_a_table_of_another_layout_before_writing_anything(
+        lambda_env: RecordingLambda, server_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector_core.store import TableError
+    from collector_core.store.layout import layout_item
+
+    sim = seed_organization(server_env, accounts=1, regions=REGIONS)
+    rt = handlers.runtime()
+    store = Store("findings", rt.clients.client("dynamodb", "us-east-1"))
+    now = dt.datetime.now(dt.timezone.utc)
+    run = store.start_run("run-1", [sim.accounts[0].id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
+    [event] = director.plan_run(handlers.config(), rt.registry, [sim.accounts[0]], "run-1", run.run_seq)
+    store.put_batch([layout_item("0.3")])
+    monkeypatch.setattr(handlers, "_layout_checked", set())
+
+    with pytest.raises(TableError, match="holds aws-collector 0.3's layout"):
+        handlers.worker(event.to_dict(), Context())
+    assert store.account_state(sim.accounts[0].id).attempts == [] and lambda_env.calls == []
 
 
 def test_the_worker_never_reads_the_config_its_metrics_settings_travel_in_the_event(
@@ -190,7 +214,7 @@ def test_worker_deadline_comes_from_the_remaining_time(lambda_env: RecordingLamb
 
     def fake_run_account(event: WorkerEvent, *, deadline: float, **_: Any) -> Any:
         seen["left"] = deadline - time.monotonic()
-        from collector_core.runtime.results import AccountResult
+        from collector_core.results import AccountResult
 
         return AccountResult(run_id=event.run_id, account=event.account)
 
@@ -262,10 +286,9 @@ def test_notifier_sends_a_runs_report_once(lambda_env: RecordingLambda, server_e
 @contextmanager
 def nothing_invokable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ids: list[str],
                       **env: str) -> Iterator[tuple[handlers.Runtime, Store]]:
-    """A fresh execution environment on in-process moto, which has no Lambda functions: every
-    Invoke fails. Config-listed accounts ``ids``; ``env`` adds to the handlers' settings."""
-    from moto import mock_aws
-
+    """A fresh execution environment on in-process moto (use inside `mocked_aws`), which has no
+    Lambda functions: every Invoke fails. Config-listed accounts ``ids``; ``env`` adds to the
+    handlers' settings."""
     config = tmp_path / "config.yaml"
     config.write_text("table: tbl\naccounts: [" + ", ".join(f'{{id: "{i}"}}' for i in ids) + "]\n")
     monkeypatch.setenv("AWS_COLLECTOR_CONFIG", str(config))
@@ -273,15 +296,14 @@ def nothing_invokable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ids: list
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(handlers, "_runtime", None)
     monkeypatch.setattr(handlers, "_config", None)
-    with mock_aws():
-        rt = handlers.runtime()
-        store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
-        store.ensure_table()
-        yield rt, store
+    rt = handlers.runtime()
+    store = Store("tbl", rt.clients.client("dynamodb", "us-east-1"))
+    store.ensure_table()
+    yield rt, store
 
 
 def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_completes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    mocked_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A failed async invoke must not leave the run waiting forever for that account."""
     with nothing_invokable(monkeypatch, tmp_path, ["111111111111", "222222222222"]) as (_, store):
@@ -292,7 +314,7 @@ def test_an_account_lambda_would_not_take_is_recorded_failed_and_the_run_complet
 
 
 def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_run_completes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    mocked_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The director cannot invoke itself (say its role lacks the permission): the batch's accounts
     fail by name; a relay that cannot invoke its workers records them the same way."""
@@ -307,7 +329,7 @@ def test_accounts_of_a_relay_lambda_would_not_take_are_recorded_failed_and_the_r
         cfg = handlers.config()
         now = dt.datetime.now(dt.timezone.utc)
         run = store.start_run("run-2", ids, now=now, ttl_days=7, deadline=now)
-        events = director.plan_run(cfg, rt.registry, cfg.configured_accounts(), "run-2", run.run_seq)
+        events = plan_events(cfg, rt.registry, cfg.configured_accounts(), "run-2", run.run_seq)
         relayed = handlers.director({"relay": [e.to_dict() for e in events]}, None)
         assert relayed["run_id"] == "run-2" and len(relayed["invoke_failures"]) == 3
         assert store.run(run.run_seq).done == 3  # type: ignore[union-attr]
@@ -330,7 +352,7 @@ def test_a_lost_worker_from_the_queue_is_recorded_failed_and_its_run_reported_on
     now = dt.datetime.now(dt.timezone.utc)
     accounts = [Account("111111111111", "prod"), Account("222222222222", "sandbox")]
     run = store.start_run("run-lost", [a.id for a in accounts], now=now, ttl_days=7, deadline=now)
-    events = director.plan_run(handlers.config(), rt.registry, accounts, run.run_id, run.run_seq)
+    events = plan_events(handlers.config(), rt.registry, accounts, run.run_id, run.run_seq)
     message = {"Records": [
         {"messageId": "m1", "body": json.dumps(destination_record(events[0].to_dict()))},
         {"messageId": "m2", "body": json.dumps(destination_record({"relay": [events[1].to_dict()]},

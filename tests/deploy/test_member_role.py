@@ -14,7 +14,6 @@ from collector_core.iam_policy import (
     member_role_template,
     member_stack_set_template,
     policy_document,
-    template_actions,
 )
 from collector_core.plugins import load_plugins
 
@@ -96,7 +95,19 @@ def test_resource_scoped_actions_get_their_resource() -> None:
     policy = policy_document(collector_actions(registry, ["iam_key_age"]))
     scoped = [s for s in policy["Statement"] if s["Resource"] != "*"]
     assert scoped == [{"Sid": "AwsCollectorReadScoped1", "Effect": "Allow",
-                       "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+                       "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags"],
                        "Resource": "arn:aws:iam::*:user/*"},
                       {"Sid": "AwsCollectorReadScoped2", "Effect": "Allow", "Action": ["iam:GetRolePolicy"],
                        "Resource": "arn:aws:iam::*:role/aws-collector-readonly"}]  # its own policy, for doctor
+
+
+def template_actions(template_text: str) -> list[str]:
+    """The actions a member-role template allows, read back from its YAML."""
+    template = yaml.safe_load(template_text)
+    role = template["Resources"]["CollectorReadOnlyRole"]["Properties"]
+    actions: set[str] = set()
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found = statement["Action"]
+            actions.update([found] if isinstance(found, str) else found)
+    return sorted(actions)

@@ -99,7 +99,8 @@ def test_a_retried_worker_duplicates_nothing_and_keeps_first_seen(
     leaks.add(out + err)
     assert retry.returncode == 0, err
     result = json.loads(out)
-    assert result["status"] == "ok" and result["written"] == VOLUMES
+    assert result["status"] == "ok" and result["written"] + result["unchanged"] == VOLUMES
+    assert result["unchanged"] == len(before)  # what the killed worker stored is named, not written again
 
     after = findings(store, account)
     assert len(after) == VOLUMES and {i["resource_id"] for i in after} == volumes

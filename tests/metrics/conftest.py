@@ -10,7 +10,7 @@ from loopback import running
 from metrics_listeners import Received
 
 from collector_core.collector import Account
-from collector_core.runtime.results import AccountResult, Failure, Scan
+from collector_core.results import AccountResult, Failure, Scan
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 from collector_core.metrics import sinks
 from collector_core.metrics.sinks import MetricsSettings
-from collector_core.runtime.results import AccountResult
+from collector_core.results import AccountResult
 
 
 def emit(results: Iterable[AccountResult], settings: Mapping[str, Any], **kwargs: Any) -> list[str]:

@@ -7,7 +7,7 @@ import boto3
 from metrics_listeners import emit
 
 from collector_core.aws.clients import Clients
-from collector_core.runtime.results import AccountResult
+from collector_core.results import AccountResult
 
 
 def test_metrics_go_to_cloudwatch_with_plugin_and_region_dimensions(

@@ -11,7 +11,7 @@ import pytest
 from metrics_listeners import emit
 
 from collector_core.metrics.samples import samples
-from collector_core.runtime.results import AccountResult
+from collector_core.results import AccountResult
 
 NOW = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
 NAME = {"type": "string", "minLength": 1, "maxLength": 255}

@@ -12,7 +12,7 @@ from loopback import Listener
 from metrics_listeners import Received, emit
 
 from collector_core import logs
-from collector_core.runtime.results import AccountResult
+from collector_core.results import AccountResult
 
 NOW = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
 LINE = re.compile(r'^(?P<name>[\w.\-/,]+) (?P<value>-?[0-9.]+(e-?[0-9]+)?) (?P<ts>[0-9]+) '

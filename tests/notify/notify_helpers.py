@@ -4,6 +4,7 @@ the table in the order of their run ids ("r0" < "r1" < "r2"), as they would had 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from collector_core.config.model import Config
 from collector_core.findings import AccountState, RunRecord, iso
 from collector_core.notify.channels import NotifySettings
 from collector_core.plugins import Registry, load_plugins
-from collector_core.runtime.results import AccountResult, Failure, Scan
+from collector_core.results import AccountResult, Failure, Scan
 from collector_core.store import Store
 
 NOW = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
@@ -101,7 +102,7 @@ def write_history(store: Store, records: list[Any]) -> History:
             run = history.runs.get(record.run_id)
             record.run_seq = run.run_seq if run else 0
             if run:
-                store.record_attempt(record.to_dict(), collectors=[], now=NOW, ttl_days=7)
+                store.record_attempt(record, collectors=[], now=NOW, ttl_days=7)
         elif isinstance(record, Sighting):
             first = history.attempts[(record.account.id, record.first_run or record.run)]
             item = Store.finding_item(record.finding, plugin=record.plugin, account=record.account,
@@ -123,17 +124,18 @@ def table_with(records: list[Any], name: str = "notify-test") -> Store:
     return store
 
 
-def report_of(records: list[Any], **options: Any) -> Any:
-    """The report of the latest run over this history (moto in-process, its own table)."""
-    from moto import mock_aws
+_report_tables = itertools.count(1)
 
+
+def report_of(records: list[Any], **options: Any) -> Any:
+    """The report of the latest run over this history (moto in-process: use inside `mocked_aws`),
+    from a table of its own."""
     from collector_core.notify.channels import report_from_table
 
-    with mock_aws():
-        store = table_with(records, name="report-test")
-        registry = options.pop("registry", None) or Registry()  # summaries, not the built-ins' own lines
-        return report_from_table(store, registry=registry, mutes=options.pop("mutes", ()),
-                                 now=options.pop("now", NOW), **options)
+    store = table_with(records, name=f"report-test-{next(_report_tables)}")
+    registry = options.pop("registry", None) or Registry()  # summaries, not the built-ins' own lines
+    return report_from_table(store, registry=registry, mutes=options.pop("mutes", ()),
+                             now=options.pop("now", NOW), **options)
 
 
 def states(store: Store) -> Iterator[AccountState]:

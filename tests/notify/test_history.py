@@ -13,7 +13,7 @@ from collector_core.findings import PluginCounts, RunSummary
 from collector_core.notify import history
 from collector_core.notify.channels import notify_run_complete, record_run, report_from_table, run_notifier
 from collector_core.plugins import Registry, load_plugins
-from collector_core.runtime.results import Failure
+from collector_core.results import Failure
 from collector_core.store import layout
 
 EBS, SG = "unattached_ebs", "open_security_groups"
@@ -34,7 +34,7 @@ def two_runs(now: dt.datetime = NOW) -> list[Any]:
     ]
 
 
-def test_a_runs_summary_is_its_report_in_numbers() -> None:
+def test_a_runs_summary_is_its_report_in_numbers(mocked_aws: None) -> None:
     report = report_of(two_runs(), now=NOW)
 
     summary = history.summarise(report)
@@ -45,7 +45,7 @@ def test_a_runs_summary_is_its_report_in_numbers() -> None:
         severities={"high": 1, "medium": 2}, problems=(("222222222222", "failed"),), problem_count=1)
 
 
-def test_a_report_of_no_run_has_no_summary() -> None:
+def test_a_report_of_no_run_has_no_summary(mocked_aws: None) -> None:
     assert history.summarise(report_of([finding(PROD, "us-east-1", EBS, "vol-1", run="r1")])) is None
 
 
@@ -61,7 +61,7 @@ def test_a_summary_is_written_once_kept_for_history_days_and_read_back_oldest_fi
 
     assert store.history(3) == summaries[-3:]
     assert store.history(100) == summaries
-    item = store._client.get_item(TableName=store.table, Key=layout.key(layout.HISTORY, layout.numbered("H", 7)))
+    item = store._client.get_item(TableName=store.table, Key=layout.history_key(7))
     assert int(item["Item"]["ttl"]["N"]) == int(NOW.timestamp()) + 400 * 86400
     assert len(item["Item"]["numbers"]["S"]) < 300  # a few hundred bytes a run
 
@@ -89,7 +89,7 @@ def test_the_notifier_keeps_a_runs_summary_once_with_the_configs_history_days(
     assert result is not None and result.ok
     (summary,) = store.history(10)
     assert summary.run_id == "r2" and summary.plugins[EBS] == PluginCounts(open=2, new=1, resolved=1)
-    item = store._client.get_item(TableName=store.table, Key=layout.key(layout.HISTORY, layout.numbered("H", 2)))
+    item = store._client.get_item(TableName=store.table, Key=layout.history_key(2))
     assert int(item["Item"]["ttl"]["N"]) == int(LATER.timestamp()) + 30 * 86400
     # A scheduled report (of no particular run) and a retry of the run's report add nothing.
     run_notifier(config.notify, mutes=(), registry=load_plugins(), store=store, clients=Clients())

@@ -17,10 +17,11 @@ ONE_OF = ("expected a mapping with exactly one of "
 
 
 @pytest.mark.parametrize(("notify", "message"), [
-    ("yes", f"notify: expected a mapping of channels ({CHANNELS}) and on_run_complete, got the string 'yes'"),
+    ("yes", f"notify: expected a mapping of channels ({CHANNELS}), on_run_complete, default and routes, "
+            "got the string 'yes'"),
     ({"pagerduty": {}},
-     "notify.pagerduty: unknown key 'pagerduty'; expected one of: email, html, on_run_complete, s3, securityhub, "
-     "slack, stdout, teams, webhook"),
+     "notify.pagerduty: unknown key 'pagerduty'; expected one of: default, email, html, on_run_complete, routes, s3, "
+     "securityhub, slack, stdout, teams, webhook"),
     ({"on_run_complete": "yes"}, "notify.on_run_complete: expected true or false, got the string 'yes'"),
     ({"stdout": 1}, "notify.stdout: expected true or false, got the number 1"),
     ({"slack": {}}, f"notify.slack: {ONE_OF}"),

@@ -10,9 +10,10 @@ from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, report_of, 
 
 from collector_core.collector import Collector, Scope
 from collector_core.notify.mutes import Mute
+from collector_core.notify.report import IN_MEMORY, Entry, EntryList
 from collector_core.notify.text import render
 from collector_core.plugins import PluginSpec, Registry
-from collector_core.runtime.results import Failure
+from collector_core.results import Failure
 
 EBS, SG = "unattached_ebs", "open_security_groups"
 
@@ -35,7 +36,7 @@ def two_runs() -> list[Any]:
     ]
 
 
-def test_new_and_resolved_are_relative_to_the_previous_run() -> None:
+def test_new_and_resolved_are_relative_to_the_previous_run(mocked_aws: None) -> None:
     report = report_of(two_runs(), now=NOW)
 
     (section,) = report.sections
@@ -48,7 +49,7 @@ def test_new_and_resolved_are_relative_to_the_previous_run() -> None:
     assert report.problems == []
 
 
-def test_a_failed_region_resolves_nothing_and_a_silent_account_is_named() -> None:
+def test_a_failed_region_resolves_nothing_and_a_silent_account_is_named(mocked_aws: None) -> None:
     items = [
         run_record("r1", [PROD, SANDBOX], started=NOW - dt.timedelta(days=1)),
         run_record("r2", [PROD, SANDBOX]),
@@ -73,7 +74,7 @@ def test_a_failed_region_resolves_nothing_and_a_silent_account_is_named() -> Non
     assert f"{SANDBOX.id} sandbox: never reported" in text
 
 
-def test_a_deadline_cut_account_is_incomplete() -> None:
+def test_a_deadline_cut_account_is_incomplete(mocked_aws: None) -> None:
     items = [run_record("r1", [PROD]),
              account_run(PROD, "r1", [("us-east-1", EBS)], complete=False,
                          errors=[Failure(PROD.id, "eu-west-1", "-", "DeadlineExceeded", "stopped")])]
@@ -82,7 +83,7 @@ def test_a_deadline_cut_account_is_incomplete() -> None:
     assert "DeadlineExceeded" in problem.detail
 
 
-def test_expired_items_are_left_out_even_before_dynamodb_deletes_them() -> None:
+def test_expired_items_are_left_out_even_before_dynamodb_deletes_them(mocked_aws: None) -> None:
     items = [run_record("r1", [PROD]), account_run(PROD, "r1", []),
              finding(PROD, "us-east-1", EBS, "vol-expired", run="r1", now=NOW - dt.timedelta(days=8)),
              finding(PROD, "us-east-1", EBS, "vol-live", run="r1")]
@@ -90,7 +91,7 @@ def test_expired_items_are_left_out_even_before_dynamodb_deletes_them() -> None:
     assert ids(report.sections[0].open) == ["vol-live"]
 
 
-def test_muted_findings_stay_out_of_the_message_and_an_expiry_is_announced_once() -> None:
+def test_muted_findings_stay_out_of_the_message_and_an_expiry_is_announced_once(mocked_aws: None) -> None:
     items = [
         *two_runs(),
         finding(PROD, "us-east-1", SG, "sg-0abc1", run="r2", first_run="r1"),
@@ -118,7 +119,7 @@ def test_muted_findings_stay_out_of_the_message_and_an_expiry_is_announced_once(
     assert later.expired_mutes == []  # said once, in the first report after it expired
 
 
-def test_a_collectors_format_hook_renders_its_lines_and_a_broken_one_falls_back() -> None:
+def test_a_collectors_format_hook_renders_its_lines_and_a_broken_one_falls_back(mocked_aws: None) -> None:
     def fmt(f: Mapping[str, Any]) -> str:
         return f"{f['resource_id']} costs ${f['details']['cost']}/month"
 
@@ -137,7 +138,7 @@ def test_a_collectors_format_hook_renders_its_lines_and_a_broken_one_falls_back(
     assert lines == {EBS: "vol-1 costs $8/month", SG: "sg-1 is open to the world"}
 
 
-def test_the_text_report_groups_by_plugin_then_account_and_region() -> None:
+def test_the_text_report_groups_by_plugin_then_account_and_region(mocked_aws: None) -> None:
     items = [*two_runs(), account_run(SANDBOX, "r2", [("eu-west-1", EBS)]),
              finding(SANDBOX, "eu-west-1", EBS, "vol-sb", run="r2", severity="high")]
     text = render(report_of(items, now=NOW))
@@ -150,3 +151,25 @@ def test_the_text_report_groups_by_plugin_then_account_and_region() -> None:
     assert lines[start + 4] == "  222222222222 sandbox / eu-west-1"
     assert "resolved since the previous run:" in lines[start + 6]
     assert "111111111111 prod us-east-1: vol-gone is a problem" in lines[start + 7]
+
+
+def test_a_list_longer_than_memory_holds_keeps_every_entry_in_order_the_last_included() -> None:
+    entries = EntryList()
+    made = [Entry(SG, PROD.id, PROD.name, "us-east-1", f"sg-{i:04d}", "high", f"line {i}")
+            for i in range(IN_MEMORY * 2 + 1)]
+    for entry in made:
+        entries.append(entry)
+
+    assert len(entries) == len(made)
+    assert list(entries) == made
+    assert [e for e, _ in zip(entries, entries, strict=True)] == made  # iterations nest, each from the start
+    assert entries.head(IN_MEMORY + 2) == made[:IN_MEMORY + 2]
+
+
+def test_a_plugin_with_more_open_findings_than_memory_holds_reports_every_one() -> None:
+    count = IN_MEMORY + 1
+    report = report_of([run_record("r1", [PROD]), account_run(PROD, "r1", [("us-east-1", SG)])] + [
+        finding(PROD, "us-east-1", SG, f"sg-{i:04d}", run="r1") for i in range(count)], now=NOW)
+
+    (section,) = report.sections
+    assert [e.resource_id for e in section.open] == [f"sg-{i:04d}" for i in range(count)]

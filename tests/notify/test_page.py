@@ -73,7 +73,7 @@ def sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def test_the_policy_allows_only_the_pages_own_script_and_style_and_nothing_from_the_network() -> None:
+def test_the_policy_allows_only_the_pages_own_script_and_style_and_nothing_from_the_network(mocked_aws: None) -> None:
     text = page.render(report_of(items(), now=NOW), history())
     parsed = Parsed(text)
 
@@ -90,7 +90,7 @@ def test_the_policy_allows_only_the_pages_own_script_and_style_and_nothing_from_
     assert not re.search(r"https?://", code + style)
 
 
-def test_strings_from_aws_and_plugins_stay_data() -> None:
+def test_strings_from_aws_and_plugins_stay_data(mocked_aws: None) -> None:
     text = page.render(report_of(items(), now=NOW), history())
     parsed = Parsed(text)
 
@@ -105,7 +105,7 @@ def test_strings_from_aws_and_plugins_stay_data() -> None:
     assert "\\u2028\\u003c!--" in text  # in the JSON, a line separator and a comment opener are escapes
 
 
-def test_the_embedded_numbers_are_the_reports() -> None:
+def test_the_embedded_numbers_are_the_reports(mocked_aws: None) -> None:
     report = report_of(items(), now=NOW)
 
     data = page_data(page.render(report))
@@ -122,7 +122,7 @@ def test_the_embedded_numbers_are_the_reports() -> None:
     assert [r[2] for r in by_plugin[SG]["rows"]] == ["sg-2", "sg-1"]
 
 
-def test_the_headline_severities_problems_and_resolved_findings_are_on_the_page() -> None:
+def test_the_headline_severities_problems_and_resolved_findings_are_on_the_page(mocked_aws: None) -> None:
     text = page.render(report_of(items(), now=NOW))
 
     assert "aws-collector: 4 open findings (3 new, 1 resolved, 1 account incomplete)" in text
@@ -131,7 +131,7 @@ def test_the_headline_severities_problems_and_resolved_findings_are_on_the_page(
     assert "Resolved since the previous run (1)" in text and "vol-gone" in text
 
 
-def test_a_big_plugin_embeds_its_most_severe_findings_and_says_how_to_get_the_rest() -> None:
+def test_a_big_plugin_embeds_its_most_severe_findings_and_says_how_to_get_the_rest(mocked_aws: None) -> None:
     severities = ["low", "critical", "info", "high", "medium", "high"]
     report = report_of([run_record("r1", [PROD]), account_run(PROD, "r1", [("us-east-1", SG)])] + [
         finding(PROD, "us-east-1", SG, f"sg-{i}", run="r1", severity=s) for i, s in enumerate(severities)], now=NOW)
@@ -145,7 +145,18 @@ def test_a_big_plugin_embeds_its_most_severe_findings_and_says_how_to_get_the_re
             f"<code>aws-collector findings --plugin {SG} --format csv</code> lists them all.") in text
 
 
-def test_the_matrix_ranks_accounts_by_open_findings() -> None:
+def test_among_findings_as_severe_the_oldest_are_embedded_first(mocked_aws: None) -> None:
+    ages = {"sg-a": 3, "sg-b": 90, "sg-c": 0, "sg-d": 30}
+    report = report_of([run_record("r1", [PROD]), account_run(PROD, "r1", [("us-east-1", SG)])] + [
+        finding(PROD, "us-east-1", SG, name, run="r1", severity="high", first_seen=NOW - dt.timedelta(days=days))
+        for name, days in ages.items()], now=NOW)
+
+    (section,) = page_data(page.render(report, max_rows=3))["sections"]
+
+    assert [(r[2], r[5]) for r in section["rows"]] == [("sg-b", 90), ("sg-d", 30), ("sg-a", 3)]
+
+
+def test_the_matrix_ranks_accounts_by_open_findings(mocked_aws: None) -> None:
     text = page.render(report_of(items(), now=NOW))
 
     matrix = text[text.index('<table class="matrix"'):text.index("</table>", text.index('<table class="matrix"'))]
@@ -155,7 +166,9 @@ def test_the_matrix_ranks_accounts_by_open_findings() -> None:
                      ("accounts", ["2", "2", "4"])]
 
 
-def test_the_history_chart_draws_a_series_per_plugin_in_each_panel_and_a_table_of_the_same_numbers() -> None:
+def test_the_history_chart_draws_a_series_per_plugin_in_each_panel_and_a_table_of_the_same_numbers(
+    mocked_aws: None
+) -> None:
     text = page.render(report_of(items(), now=NOW), history())
 
     for panel in ("open", "new", "resolved"):
@@ -169,13 +182,13 @@ def test_the_history_chart_draws_a_series_per_plugin_in_each_panel_and_a_table_o
     assert "The same history as a table" in text
 
 
-def test_with_no_history_the_page_says_when_it_will_start() -> None:
+def test_with_no_history_the_page_says_when_it_will_start(mocked_aws: None) -> None:
     text = page.render(report_of(items(), now=NOW), [])
 
     assert "No run has recorded its summary yet" in text and '<svg id="chart-open"' not in text
 
 
-def test_the_page_is_written_as_a_stream() -> None:
+def test_the_page_is_written_as_a_stream(mocked_aws: None) -> None:
     report = report_of(items(), now=NOW)
     out = io.StringIO()
 

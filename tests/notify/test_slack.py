@@ -81,7 +81,7 @@ def all_text(message: dict[str, Any]) -> str:
 
 
 def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugin(
-    http_listener: Listener,
+    mocked_aws: None, http_listener: Listener,
 ) -> None:
     report = report_of(small_items(), now=NOW)
     send(report, SlackSettings(webhook_url=http_listener.url), context())
@@ -99,7 +99,7 @@ def test_a_report_is_one_block_kit_message_with_a_header_and_a_section_per_plugi
     assert " vol-1 <unattached> & idle" in [r.get("text") for r in runs(message)]  # shown as it is
 
 
-def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None:
+def test_a_429_is_retried_after_its_retry_after(mocked_aws: None, http_listener: Listener) -> None:
     http_listener.responses.append((429, {"Retry-After": "9"}, "rate_limited"))
     time = FakeClock()
     send(report_of(small_items(), now=NOW), SlackSettings(webhook_url=http_listener.url), context(time))
@@ -109,7 +109,9 @@ def test_a_429_is_retried_after_its_retry_after(http_listener: Listener) -> None
     assert first.body == second.body
 
 
-def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_listener: Listener) -> None:
+def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(
+    mocked_aws: None, http_listener: Listener
+) -> None:
     report = report_of(big_items(per_plugin=150), now=NOW)
     messages = build_messages(report, max_lines=1000)  # list everything: forces several messages
     post(http_listener.url, messages, min_interval=0, sleep=FakeClock().sleep)
@@ -129,7 +131,7 @@ def test_a_report_too_big_for_one_message_is_split_within_slacks_limits(http_lis
             assert text.count(f"{plugin} resource {i:04d} ") == 1  # nothing lost, nothing twice
 
 
-def test_by_default_a_big_report_is_summarised_per_plugin(http_listener: Listener) -> None:
+def test_by_default_a_big_report_is_summarised_per_plugin(mocked_aws: None, http_listener: Listener) -> None:
     report = report_of(big_items(per_plugin=150), now=NOW)
     send(report, SlackSettings(webhook_url=http_listener.url, max_findings_per_plugin=20), context())
 

@@ -54,7 +54,9 @@ def items(per_plugin: int) -> list[Any]:
     return records
 
 
-def test_a_report_is_one_adaptive_card_grouped_by_plugin_with_the_page_link(http_listener: Listener) -> None:
+def test_a_report_is_one_adaptive_card_grouped_by_plugin_with_the_page_link(
+    mocked_aws: None, http_listener: Listener
+) -> None:
     records = items(3)
     records.append(finding(PROD, "us-east-1", EBS, "vol-*bold*", run="r1", summary="[click](https://evil) **x**"))
     report = report_of(records, now=NOW)
@@ -84,7 +86,7 @@ def test_a_report_is_one_adaptive_card_grouped_by_plugin_with_the_page_link(http
     assert "Not shown" not in shown
 
 
-def test_a_big_report_stays_within_teams_limit_and_says_what_it_left_out() -> None:
+def test_a_big_report_stays_within_teams_limit_and_says_what_it_left_out(mocked_aws: None) -> None:
     report = report_of(items(60), now=NOW)
 
     message = build_message(report, max_lines=60, link="https://reports.example/page")
@@ -103,7 +105,7 @@ def test_a_big_report_stays_within_teams_limit_and_says_what_it_left_out() -> No
     assert note.endswith("See the full report (below) and aws-collector findings.")
 
 
-def test_the_size_limit_is_what_cuts_the_card() -> None:
+def test_the_size_limit_is_what_cuts_the_card(mocked_aws: None) -> None:
     report = report_of(items(60), now=NOW)
 
     roomy = build_message(report, max_lines=60, limit=10 * MESSAGE_BYTES)
@@ -114,14 +116,14 @@ def test_the_size_limit_is_what_cuts_the_card() -> None:
     assert valid(card_of(tight)) == []
 
 
-def test_the_schema_catches_a_broken_card() -> None:
+def test_the_schema_catches_a_broken_card(mocked_aws: None) -> None:
     card = card_of(build_message(report_of(items(1), now=NOW)))
     card["body"][0]["weight"] = "Heaviest"
     assert valid(card)
 
 
 @pytest.mark.parametrize("per_plugin", [0, 1])
-def test_small_reports_are_valid_cards(per_plugin: int) -> None:
+def test_small_reports_are_valid_cards(mocked_aws: None, per_plugin: int) -> None:
     card = card_of(build_message(report_of(items(per_plugin), now=NOW)))
     assert valid(card) == []
     assert ("No findings." in texts(card)) == (per_plugin == 0)

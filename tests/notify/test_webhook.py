@@ -90,7 +90,7 @@ def signed(http_listener: Listener, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 def test_a_report_is_posted_in_signed_parts_that_follow_the_published_schema(
-    signed: tuple[Listener, Receiver, FakeClock],
+    mocked_aws: None, signed: tuple[Listener, Receiver, FakeClock],
 ) -> None:
     listener, receiver, time = signed
     report = report_of(items(), now=NOW)
@@ -121,7 +121,9 @@ def test_the_schema_in_the_docs_is_the_one_the_package_ships() -> None:
     assert json.loads((ROOT / "docs" / "webhook-report-v1.json").read_text()) == webhook.body_schema()
 
 
-def test_the_schema_refuses_a_post_that_breaks_it(signed: tuple[Listener, Receiver, FakeClock]) -> None:
+def test_the_schema_refuses_a_post_that_breaks_it(
+    mocked_aws: None, signed: tuple[Listener, Receiver, FakeClock]
+) -> None:
     listener, receiver, time = signed
     webhook.send(report_of(items(1), now=NOW), settings(listener.url), context(time))
     (post,) = receiver.accepted
@@ -133,7 +135,7 @@ def test_the_schema_refuses_a_post_that_breaks_it(signed: tuple[Listener, Receiv
 
 
 def test_a_replayed_post_is_refused_by_a_receiver_checking_as_documented(
-    signed: tuple[Listener, Receiver, FakeClock],
+    mocked_aws: None, signed: tuple[Listener, Receiver, FakeClock],
 ) -> None:
     listener, receiver, time = signed
     webhook.send(report_of(items(1), now=NOW), settings(listener.url), context(time))
@@ -154,7 +156,9 @@ def test_a_replayed_post_is_refused_by_a_receiver_checking_as_documented(
     assert len(receiver.accepted) == 1
 
 
-def test_each_attempt_is_signed_afresh_after_a_retry_after(signed: tuple[Listener, Receiver, FakeClock]) -> None:
+def test_each_attempt_is_signed_afresh_after_a_retry_after(
+    mocked_aws: None, signed: tuple[Listener, Receiver, FakeClock]
+) -> None:
     listener, receiver, time = signed
     listener.responses.append((503, {"Retry-After": "20"}, "busy"))  # the first attempt's answer
     listener.receiver = lambda request: None if len(listener.received) == 1 else receiver(request)
@@ -170,7 +174,7 @@ def test_each_attempt_is_signed_afresh_after_a_retry_after(signed: tuple[Listene
 
 
 def test_a_refused_signature_is_a_failure_that_shows_neither_secret_nor_path(
-    signed: tuple[Listener, Receiver, FakeClock], monkeypatch: pytest.MonkeyPatch,
+    mocked_aws: None, signed: tuple[Listener, Receiver, FakeClock], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     listener, receiver, time = signed
     monkeypatch.setenv("WEBHOOK_SECRET", "another-key")
@@ -201,7 +205,7 @@ def test_the_url_and_the_signing_secret_come_from_ssm_or_secrets_manager(
     assert "SECRET" not in repr(configured) and "url_ssm" in repr(configured)
 
 
-def test_a_missing_secret_is_named_by_where_it_was_looked_for(http_listener: Listener) -> None:
+def test_a_missing_secret_is_named_by_where_it_was_looked_for(mocked_aws: None, http_listener: Listener) -> None:
     with pytest.raises(ChannelError, match="^notify.webhook.signing_secret_env: the environment variable "
                                            "WEBHOOK_SECRET is not set$"):
         webhook.send(report_of(items(1), now=NOW), settings(http_listener.url), context(FakeClock()))

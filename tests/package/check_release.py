@@ -89,6 +89,8 @@ def build(dist: Path, work: Path) -> tuple[Path, Path]:
            f"{wheel.name} carries no LICENSE")
     expect("aws_collector_plugins/template/setup.cfg" in names, f"{wheel.name} carries no plugin template")
     expect("aws_collector_plugins/channel_template/setup.cfg" in names, f"{wheel.name} carries no channel template")
+    expect("aws_collector_plugins/checks_template/aws_collector_checks_example/checks.yaml" in names,
+           f"{wheel.name} carries no checks template")
     expect("collector_core/notify/schemas/webhook-report-v1.json" in names,
            f"{wheel.name} carries no webhook report schema")
     return sdist, wheel

@@ -1,32 +1,49 @@
-"""unattached_ebs against moto, and its pagination against a stubbed client."""
+"""unattached_ebs against moto, and its pagination against a stubbed client, through the plugin kit
+(collector_core.testing) as a plugin author would test it."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from typing import Any
 
 import pytest
 from aws_collector_plugins import unattached_ebs
 from botocore.stub import Stubber
 
-from collector_core import SEVERITIES, Scope
+from collector_core import SEVERITIES, Collector, CollectorContext, Finding, Scope
+from collector_core.testing import api_calls, run_collector
 
 FILTERS = [{"Name": "status", "Values": ["available"]}]
 
 
-def _collect(harness, registered, region: str = "us-east-1"):
-    return list(registered(unattached_ebs).collect(harness.ctx(region=region)))
+@pytest.fixture
+def collector(register_plugin: Any) -> Collector:
+    """The collector as the runtime gets it: through the plugin's hook."""
+    return register_plugin(unattached_ebs)["unattached_ebs"]
 
 
-def test_registration(registered):
-    collector = registered(unattached_ebs)
+@pytest.fixture
+def ctx(mocked_aws: None, collector: Collector, collector_context: Any) -> CollectorContext:
+    return collector_context(collector)
+
+
+def _collect(collector: Collector, collector_context: Any, region: str = "us-east-1") -> list[Finding]:
+    return run_collector(collector, collector_context(collector, region=region))
+
+
+def test_registration(register_plugin: Any) -> None:
+    registry = register_plugin(unattached_ebs)
+    # The module registers this one collector, the way the runtime loads it.
+    own = [r.collector for r in registry.collectors.values() if r.plugin.value == unattached_ebs.__name__]
+    (collector,) = own
     assert collector.name == "unattached_ebs"
     assert collector.scope is Scope.REGIONAL
     assert collector.permissions == ["ec2:DescribeVolumes"]
 
 
-def test_reports_available_volumes_only(harness, registered):
-    ec2 = harness.client("ec2")
+def test_reports_available_volumes_only(ctx: CollectorContext, collector: Collector) -> None:
+    ec2 = ctx.client("ec2")
     gp3 = ec2.create_volume(
         Size=100, AvailabilityZone="us-east-1a", VolumeType="gp3",
         TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "old-backup"}]}],
@@ -39,12 +56,12 @@ def test_reports_available_volumes_only(harness, registered):
     ec2.attach_volume(VolumeId=attached, InstanceId=instance, Device="/dev/sdf")
     in_use = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"] if v["State"] == "in-use"}
     assert attached in in_use and len(in_use) == 2
-    harness.calls.clear()
+    calls = api_calls(ec2)
 
-    findings = {f.resource_id: f for f in _collect(harness, registered)}
+    findings = {f.resource_id: f for f in run_collector(collector, ctx)}
 
     assert set(findings) == {gp3, io1}
-    assert harness.calls == ["DescribeVolumes"]
+    assert calls == ["DescribeVolumes"]
     small = findings[gp3]
     assert small.severity == "low"
     assert small.details["size_gib"] == 100
@@ -53,7 +70,7 @@ def test_reports_available_volumes_only(harness, registered):
     assert small.details["estimated_monthly_cost_usd"] == 8.0
     assert small.details["tags"] == {"Name": "old-backup"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", small.details["created"])
-    # moto stamps the volume with the clock, not with the harness's fixed now (taken at collection,
+    # moto stamps the volume with the clock, not with the context's now (taken at collection,
     # which a long test session leaves minutes behind).
     assert abs(dt.datetime.fromisoformat(small.details["created"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert small.summary == f"Unattached EBS volume {gp3} (old-backup): 100 GiB gp3, ~$8.00/month"
@@ -66,48 +83,50 @@ def test_reports_available_volumes_only(harness, registered):
         json.dumps(finding.details, allow_nan=False)
 
 
-def test_empty_region_has_no_findings_in_one_call(harness, registered):
-    assert _collect(harness, registered) == []
-    assert harness.calls == ["DescribeVolumes"]
+def test_empty_region_has_no_findings_in_one_call(ctx: CollectorContext, collector: Collector) -> None:
+    calls = api_calls(ctx.client("ec2"))
+    assert run_collector(collector, ctx) == []
+    assert calls == ["DescribeVolumes"]
 
 
-def test_only_the_context_region_is_scanned(harness, registered):
-    harness.client("ec2", "us-west-2").create_volume(Size=10, AvailabilityZone="us-west-2a")
-    assert _collect(harness, registered, "us-east-1") == []
-    west = _collect(harness, registered, "us-west-2")
+def test_only_the_context_region_is_scanned(mocked_aws: None, collector: Collector, collector_context: Any) -> None:
+    collector_context(collector, region="us-west-2").client("ec2").create_volume(Size=10, AvailabilityZone="us-west-2a")
+    assert _collect(collector, collector_context, "us-east-1") == []
+    west = _collect(collector, collector_context, "us-west-2")
     assert [f.details["availability_zone"] for f in west] == ["us-west-2a"]
 
 
-def test_many_volumes_still_one_call(harness, registered):
-    ec2 = harness.client("ec2")
+def test_many_volumes_still_one_call(ctx: CollectorContext, collector: Collector) -> None:
+    ec2 = ctx.client("ec2")
     for _ in range(30):
         ec2.create_volume(Size=1, AvailabilityZone="us-east-1a", VolumeType="sc1")
-    harness.calls.clear()
-    assert len(_collect(harness, registered)) == 30
-    assert harness.calls == ["DescribeVolumes"]
+    calls = api_calls(ec2)
+    assert len(run_collector(collector, ctx)) == 30
+    assert calls == ["DescribeVolumes"]
 
 
-def _volume(volume_id: str, size: int) -> dict:
+def _volume(volume_id: str, size: int) -> dict[str, Any]:
     return {
         "VolumeId": volume_id, "Size": size, "VolumeType": "gp2", "State": "available",
         "AvailabilityZone": "us-east-1a", "CreateTime": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
     }
 
 
-def test_follows_every_page_with_the_server_side_filter(harness, registered):
-    ec2 = harness.client("ec2")
+def test_follows_every_page_with_the_server_side_filter(ctx: CollectorContext, collector: Collector) -> None:
+    ec2 = ctx.client("ec2")
+    calls = api_calls(ec2)
     with Stubber(ec2) as stub:
         stub.add_response("describe_volumes", {"Volumes": [_volume("vol-1", 10)], "NextToken": "page2"},
                           {"Filters": FILTERS, "MaxResults": 500})
         stub.add_response("describe_volumes", {"Volumes": [_volume("vol-2", 20)]},
                           {"Filters": FILTERS, "MaxResults": 500, "NextToken": "page2"})
-        findings = _collect(harness, registered)
+        findings = run_collector(collector, ctx)
         stub.assert_no_pending_responses()
     assert [f.resource_id for f in findings] == ["vol-1", "vol-2"]
     assert [f.details["estimated_monthly_cost_usd"] for f in findings] == [1.0, 2.0]
     assert findings[0].details["created"] == "2024-01-02T03:04:05Z"
     assert findings[0].details["tags"] == {}
-    assert harness.calls == ["DescribeVolumes", "DescribeVolumes"]
+    assert calls == ["DescribeVolumes", "DescribeVolumes"]
 
 
 @pytest.mark.parametrize(
@@ -123,21 +142,23 @@ def test_follows_every_page_with_the_server_side_filter(harness, registered):
         ("future-type", 10, None, None, None),
     ],
 )
-def test_monthly_cost(volume_type, size, iops, throughput, expected):
+def test_monthly_cost(volume_type: str, size: int, iops: int | None, throughput: int | None,
+                      expected: float | None) -> None:
     assert unattached_ebs.monthly_cost(volume_type, size, iops, throughput) == expected
 
 
-def test_unknown_type_is_reported_without_a_cost(harness, registered):
-    ec2 = harness.client("ec2")
+def test_unknown_type_is_reported_without_a_cost(ctx: CollectorContext, collector: Collector) -> None:
+    ec2 = ctx.client("ec2")
     with Stubber(ec2) as stub:
         stub.add_response("describe_volumes", {"Volumes": [{**_volume("vol-9", 5), "VolumeType": "gp9"}]})
-        (finding,) = _collect(harness, registered)
+        (finding,) = run_collector(collector, ctx)
     assert finding.details["estimated_monthly_cost_usd"] is None
     assert finding.severity == "low"
     assert finding.summary.endswith("5 GiB gp9, cost unknown")
 
 
-def test_format_reads_a_stored_finding(registered):
+def test_format_reads_a_stored_finding(collector: Collector) -> None:
     stored = {"resource_id": "vol-123", "details": {"size_gib": 100, "volume_type": "gp3",
                                                     "estimated_monthly_cost_usd": 8.0}}
-    assert registered(unattached_ebs).format(stored) == "vol-123 100 GiB gp3, ~$8.00/month, unattached"
+    assert collector.format is not None
+    assert collector.format(stored) == "vol-123 100 GiB gp3, ~$8.00/month, unattached"

@@ -2,28 +2,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from collector_core.aws.clients import Clients
 from collector_core.config.load import parse_config
 from collector_core.plugins import load_plugins
-from collector_core.runtime.director import new_run_id, plan_run, resolve_accounts, run
+from collector_core.runtime.director import new_run_id, resolve_accounts, run, worker_events
 from collector_core.runtime.events import WorkerEvent
+from collector_core.runtime.planning import plan_accounts
 from collector_core.store import Store
 
 
 @pytest.fixture
-def org() -> Iterator[list[str]]:
-    with mock_aws():
-        client = boto3.client("organizations")
-        client.create_organization(FeatureSet="ALL")
-        ids = [client.create_account(Email=f"a{i}@example.com", AccountName=f"acct-{i}")
-               ["CreateAccountStatus"]["AccountId"] for i in range(4)]
-        yield ids
+def org(mocked_aws: None) -> list[str]:
+    client = boto3.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    return [client.create_account(Email=f"a{i}@example.com", AccountName=f"acct-{i}")
+            ["CreateAccountStatus"]["AccountId"] for i in range(4)]
 
 
 def test_organization_accounts_minus_excludes_with_config_names(org: list[str]) -> None:
@@ -60,7 +57,7 @@ def test_plan_merges_defaults_plugins_and_account_overrides() -> None:
                          "iam_key_age": {"max_age_days": 7}}},
         ],
     }, "c.yaml", registry)
-    prod, sandbox = plan_run(config, registry, config.configured_accounts(), "run-1", 1)
+    prod, sandbox = worker_events(config, plan_accounts(config, registry, config.configured_accounts()), "run-1", 1)
     assert prod.regions == ["eu-west-1", "us-east-1"]
     assert prod.collectors == {"iam_key_age": {"max_age_days": 30},
                                "open_security_groups": {"allowed_ports": [80, 443]}}
@@ -69,7 +66,7 @@ def test_plan_merges_defaults_plugins_and_account_overrides() -> None:
     assert WorkerEvent.from_dict(sandbox.to_dict()) == sandbox
 
 
-def test_fan_out_hands_every_account_to_the_invoker_and_records_the_run() -> None:
+def test_fan_out_hands_every_account_to_the_invoker_and_records_the_run(mocked_aws: None) -> None:
     class Recorder:
         def __init__(self) -> None:
             self.events: list[WorkerEvent] = []
@@ -77,20 +74,19 @@ def test_fan_out_hands_every_account_to_the_invoker_and_records_the_run() -> Non
         def invoke(self, events: list[WorkerEvent]) -> None:
             self.events = events
 
-    with mock_aws():
-        registry = load_plugins()
-        config = parse_config({"accounts": [{"id": f"{i:012d}", "name": f"a{i}"} for i in range(1, 6)]},
-                              "c.yaml", registry)
-        clients = Clients()
-        store = Store(config.table, clients.client("dynamodb", "us-east-1"))
-        store.ensure_table()
-        recorder = Recorder()
-        result = run(config, registry, recorder, clients=clients, store=store)
-        assert [e.account.id for e in recorder.events] == [f"{i:012d}" for i in range(1, 6)]
-        assert {e.run_id for e in recorder.events} == {result.run_id}
-        run_record = store.run(result.run_seq)
-        assert run_record is not None and (run_record.done, run_record.expected) == (0, 5)
-        assert {e.run_seq for e in recorder.events} == {result.run_seq}
+    registry = load_plugins()
+    config = parse_config({"accounts": [{"id": f"{i:012d}", "name": f"a{i}"} for i in range(1, 6)]},
+                          "c.yaml", registry)
+    clients = Clients()
+    store = Store(config.table, clients.client("dynamodb", "us-east-1"))
+    store.ensure_table()
+    recorder = Recorder()
+    result = run(config, registry, recorder, clients=clients, store=store)
+    assert [e.account.id for e in recorder.events] == [f"{i:012d}" for i in range(1, 6)]
+    assert {e.run_id for e in recorder.events} == {result.run_id}
+    run_record = store.run(result.run_seq)
+    assert run_record is not None and (run_record.done, run_record.expected) == (0, 5)
+    assert {e.run_seq for e in recorder.events} == {result.run_seq}
 
 
 def test_run_ids_sort_in_start_order_within_one_second() -> None:

@@ -48,7 +48,7 @@ def test_run_finds_exactly_what_was_seeded_and_reruns_overwrite(moto_reset: str,
     for f in found:
         assert f["account_name"] == names[f["account_id"]]
         assert set(f) == {"plugin", "account_id", "account_name", "region", "resource_id", "severity",
-                          "summary", "details", "run_id", "first_seen", "last_seen", "ttl"}
+                          "summary", "details", "tags", "run_id", "first_seen", "last_seen", "ttl"}
     first_seen = {f["resource_id"]: f["first_seen"] for f in found}
     first_run = found[0]["run_id"]
 

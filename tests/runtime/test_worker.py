@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from collector_core import Account, Collector, Finding, Scope
 from collector_core.aws.clients import Clients
@@ -28,13 +27,7 @@ SPEC = PluginSpec("test", "test-dist", "1.0", "tests")
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def store(aws: None) -> Store:
+def store(mocked_aws: None) -> Store:
     s = Store("findings", boto3.client("dynamodb"))
     s.ensure_table()
     return s

@@ -10,7 +10,8 @@
   var COLUMNS = { severity: 3, account: 0, region: 1, resource: 2, finding: 4, age: 5, "new": 6 };
   var form = document.getElementById("filters");
   var status = document.getElementById("filter-status");
-  var filters = { text: "", severity: 0, account: "", region: "", age: 0, onlyNew: false };
+  var ROUTES = data.routes || []; // [name, open, new] per route of the config; rows name theirs at [7]
+  var filters = { text: "", severity: 0, account: "", region: "", age: 0, onlyNew: false, route: -1 };
 
   function accountLabel(index) {
     var account = ACCOUNTS[index];
@@ -29,6 +30,7 @@
     if (filters.region !== "" && row[1] !== filters.region) return false;
     if (filters.age > 0 && !(row[5] >= filters.age)) return false;
     if (filters.onlyNew && !row[6]) return false;
+    if (filters.route >= 0 && (row[7] || []).indexOf(filters.route) < 0) return false;
     if (filters.text) {
       if (!section.text) section.text = section.rows.map(haystack);
       if (section.text[i].indexOf(filters.text) < 0) return false;
@@ -116,8 +118,14 @@
   function renderAll() {
     var total = 0, embedded = 0;
     sections.forEach(function (section) { total += render(section); embedded += section.rows.length; });
-    status.textContent = total === embedded ? total + " open findings on this page."
-      : total + " of " + embedded + " open findings match the filters.";
+    var route = filters.route >= 0 ? ROUTES[filters.route] : null;
+    var note = document.getElementById("route-note");
+    note.hidden = !route;
+    note.textContent = route ? "Opened on the route " + route[0] + ": its " + route[1] + " open findings (" +
+      route[2] + " new) are the rows below; the totals above are the whole report's." : "";
+    status.textContent = (route ? "Route " + route[0] + ": " + route[1] + " open findings (" + route[2] +
+      " new). " : "") + (total === embedded ? total + " open findings on this page."
+      : total + " of " + embedded + " open findings match the filters.");
   }
 
   var sections = data.sections.map(function (payload, index) {
@@ -156,6 +164,19 @@
     .sort(function (a, b) { return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0; }));
   fill(form.elements.region, Object.keys(regions).sort().map(function (r) { return [r, r]; }));
 
+  // The page opened for one route: ?route=NAME, or #route=NAME after a presigned link's query.
+  function routeInUrl() {
+    var name = new URLSearchParams(location.search).get("route");
+    if (name === null && location.hash) name = new URLSearchParams(location.hash.slice(1)).get("route");
+    for (var i = 0; i < ROUTES.length; i++) if (ROUTES[i][0] === name) return i;
+    return -1;
+  }
+  if (form.elements.route) {
+    fill(form.elements.route, ROUTES.map(function (route, i) { return [String(i), route[0]]; }));
+    filters.route = routeInUrl();
+    if (filters.route >= 0) form.elements.route.value = String(filters.route);
+  }
+
   var pending = null;
   function readFilters() {
     filters.text = form.elements.text.value.trim().toLowerCase();
@@ -164,6 +185,7 @@
     filters.region = form.elements.region.value;
     filters.age = Math.max(0, Number(form.elements.age.value) || 0);
     filters.onlyNew = form.elements.onlyNew.checked;
+    filters.route = form.elements.route && form.elements.route.value !== "" ? Number(form.elements.route.value) : -1;
     sections.forEach(function (section) { section.page = 0; });
     renderAll();
   }

@@ -7,6 +7,7 @@ rest are collectors written against the public plugin API only, one module each.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from aws_collector_catalog import (
     cloudtrail_not_logging,
@@ -25,6 +26,8 @@ __version__ = "0.1.0"
 #: The aws-collector plugin API this catalog is built for.
 PLUGIN_API = ">=1.2,<2"
 
+#: The declarative checks: one API call and a filter each, run by aws-collector's checks engine.
+CHECKS = Path(__file__).with_name("checks.yaml")
 #: The checks written in Python, each a module's COLLECTOR.
 COLLECTORS: tuple[Collector, ...] = (
     old_snapshots.COLLECTOR,
@@ -44,3 +47,9 @@ def register_collectors(register: Callable[[Collector], None]) -> None:
     """Register the catalog's Python checks."""
     for collector in COLLECTORS:
         register(collector)
+
+
+@hookimpl
+def register_checks(register: Callable[[Path], None]) -> None:
+    """Hand aws-collector the catalog's declarative checks; it validates each when the plugin loads."""
+    register(CHECKS)

@@ -8,7 +8,6 @@ import boto3
 import botocore.exceptions
 import pytest
 import yaml
-from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))
 from proxy import FaultProxy  # noqa: E402
@@ -31,26 +30,25 @@ mute:
 """
 
 
-def test_file_s3_and_ssm_give_the_same_config(tmp_path: Path) -> None:
+def test_file_s3_and_ssm_give_the_same_config(mocked_aws: None, tmp_path: Path) -> None:
     registry = load_plugins()
     path = tmp_path / "config.yaml"
     path.write_text(GOOD)
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="cfg")
-        boto3.client("s3").put_object(Bucket="cfg", Key="a/config.yaml", Body=GOOD.encode())
-        boto3.client("ssm").put_parameter(Name="/collector/config", Value=GOOD, Type="SecureString")
-        configs = [load_config(src, registry)
-                   for src in (str(path), "s3://cfg/a/config.yaml", "ssm:/collector/config")]
+    boto3.client("s3").create_bucket(Bucket="cfg")
+    boto3.client("s3").put_object(Bucket="cfg", Key="a/config.yaml", Body=GOOD.encode())
+    boto3.client("ssm").put_parameter(Name="/collector/config", Value=GOOD, Type="SecureString")
+    configs = [load_config(src, registry)
+               for src in (str(path), "s3://cfg/a/config.yaml", "ssm:/collector/config")]
     assert {tuple(a.id for a in c.accounts) for c in configs} == {("111111111111", "222222222222")}
     assert {c.table for c in configs} == {"findings"}
     assert str(configs[0].mute[0].expires) == "2027-03-31"
 
 
-def test_unreadable_sources_name_the_source(tmp_path: Path) -> None:
+def test_unreadable_sources_name_the_source(mocked_aws: None, tmp_path: Path) -> None:
     registry = load_plugins()
     with pytest.raises(ConfigError, match=r"^/nonexistent/c.yaml: no such file$"):
         load_config("/nonexistent/c.yaml", registry)
-    with mock_aws(), pytest.raises(ConfigError, match=r"^ssm:/missing: cannot read it: ParameterNotFound"):
+    with pytest.raises(ConfigError, match=r"^ssm:/missing: cannot read it: ParameterNotFound"):
         load_config("ssm:/missing", registry)
 
 

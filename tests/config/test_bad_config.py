@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "faults"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))
 from proxy import FaultProxy  # noqa: E402
 
 from collector_core import handlers  # noqa: E402
 from collector_core.runtime.events import EventError  # noqa: E402
+from collector_core.testing import fake_aws_environment  # noqa: E402
 
 GOOD = 'table: bad-config-test\nregions: [us-east-1]\naccounts:\n  - {id: "111111111111", name: prod}\n'
 SECRET = "s3cr3t-value-never-echoed"
@@ -115,9 +116,9 @@ def outcomes(
         elif case.text is not None:
             path.write_text(case.text)
         paths[name] = path
-    with FaultProxy(moto_endpoint) as proxy:
-        env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    with FaultProxy(moto_endpoint) as proxy, pytest.MonkeyPatch.context() as fake:
+        fake_aws_environment(fake)  # a module's fixture: the suite's per-test environment is not set yet
+        env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
 
         def run(name: str) -> Outcome:
             done = subprocess.run([*_command(), "run", "--config", str(paths[name])], env=env,

@@ -15,6 +15,7 @@ from collector_core.cli import main
 from collector_core.collector import SEVERITIES
 from collector_core.demo.simulate import seed_organization
 from collector_core.store import Store
+from collector_core.testing import fake_aws_environment
 
 pytestmark = pytest.mark.slow
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -28,10 +29,8 @@ def seeded(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tupl
     urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"))
     config = tmp_path_factory.mktemp("filters") / "config.yaml"
     with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(io.StringIO()):
+        fake_aws_environment(env)  # the suite's own is set per test, after this module's fixture
         env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            env.setenv(key, "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
         sim = seed_organization(moto_endpoint, accounts=2, regions=REGIONS)
         config.write_text(f"table: filters-e2e\nregions: [{', '.join(REGIONS)}]\n"
                           f"organization: {{enabled: true, exclude: ['{sim.management}']}}\n")

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from collector_core.cli import main
 from collector_core.collector import Account, Finding
 from collector_core.findings import BadFinding, current_findings, normalise
+from collector_core.results import AccountResult, RunProgress, Scan
 from collector_core.store import Store, TableError
 
 NOW = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
@@ -20,11 +20,10 @@ ACCOUNT = Account("111111111111", "prod")
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with mock_aws():
-        store = Store("store-test", boto3.client("dynamodb", region_name="us-east-1"))
-        store.ensure_table()
-        yield store
+def store(mocked_aws: None) -> Store:
+    store = Store("store-test", boto3.client("dynamodb", region_name="us-east-1"))
+    store.ensure_table()
+    return store
 
 
 def test_details_keep_their_types_through_the_table(store: Store) -> None:
@@ -74,7 +73,8 @@ def test_a_table_written_by_0_1_is_migrated_with_its_first_seen(store: Store, tm
     assert main(["migrate", "--config", str(config)]) == 0
     assert "1 findings copied" in capsys.readouterr().out
     assert main(["migrate", "--config", str(config)]) == 0  # again: nothing twice
-    assert "0 findings copied into the new layout (first_seen kept), 1 already there" in capsys.readouterr().out
+    assert "0 findings copied into the new layout (first_seen kept), 1 already there; 0 findings given their " \
+        "sightings; the table holds layout 0.4" in capsys.readouterr().out
     assert store.accounts() == [(ACCOUNT.id, "prod")]
     (stored,) = store.account_state(ACCOUNT.id).findings
     assert stored.finding["details"] == details and stored.finding["first_seen"] == "2029-01-01T00:00:00Z"
@@ -82,15 +82,14 @@ def test_a_table_written_by_0_1_is_migrated_with_its_first_seen(store: Store, tm
     assert [f["resource_id"] for f in current_findings(store.account_state(ACCOUNT.id), NOW)] == ["vol-old"]
 
 
-def test_a_table_keyed_otherwise_is_refused_before_anything_is_written() -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="pk-only", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        with pytest.raises(TableError, match=r"has the keys pk \(HASH, S\); expected pk \(HASH, S\) and sk"):
-            Store("pk-only", client).ensure_table()
-        assert client.scan(TableName="pk-only")["Count"] == 0
+def test_a_table_keyed_otherwise_is_refused_before_anything_is_written(mocked_aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="pk-only", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    with pytest.raises(TableError, match=r"has the keys pk \(HASH, S\); expected pk \(HASH, S\) and sk"):
+        Store("pk-only", client).ensure_table()
+    assert client.scan(TableName="pk-only")["Count"] == 0
 
 
 def _nested(depth: int) -> list:
@@ -118,18 +117,17 @@ def test_a_resource_id_too_long_for_the_key_is_refused_by_name() -> None:
 
 
 def test_run_refuses_a_table_of_another_layout_with_exit_2_and_writes_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="keyed-on-pk", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        config = tmp_path / "c.yaml"
-        config.write_text(f"table: keyed-on-pk\nregions: [us-east-1]\naccounts: [{{id: '{ACCOUNT.id}'}}]\n")
-        assert main(["run", "--config", str(config)]) == 2
-        err = capsys.readouterr().err
-        assert "table 'keyed-on-pk' has the keys pk (HASH, S); expected pk (HASH, S) and sk (RANGE, S)" in err
-        assert client.scan(TableName="keyed-on-pk")["Count"] == 0
+        mocked_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="keyed-on-pk", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    config = tmp_path / "c.yaml"
+    config.write_text(f"table: keyed-on-pk\nregions: [us-east-1]\naccounts: [{{id: '{ACCOUNT.id}'}}]\n")
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "table 'keyed-on-pk' has the keys pk (HASH, S); expected pk (HASH, S) and sk (RANGE, S)" in err
+    assert client.scan(TableName="keyed-on-pk")["Count"] == 0
 
 
 def test_an_accounts_findings_are_read_a_page_at_a_time_in_the_order_reports_list_them(store: Store) -> None:
@@ -161,20 +159,23 @@ def test_an_accounts_findings_are_read_a_page_at_a_time_in_the_order_reports_lis
 
 def test_an_attempt_is_recorded_then_counted_and_a_retry_is_recorded_not_counted(store: Store) -> None:
     run = store.start_run("r1", [ACCOUNT.id], now=NOW, ttl_days=7, deadline=NOW)
-    calls: list[tuple[str, str]] = []
-    store._client.meta.events.register("provide-client-params.dynamodb", lambda model, params, **_: calls.append(
-        (model.name, params.get("Item", {}).get("sk", {}).get("S", "")[:2])))
+    calls: list[tuple[str, list[str]]] = []
 
-    def result(attempt: int) -> dict:
-        return {"run_id": "r1", "run_seq": run.run_seq, "account": {"id": ACCOUNT.id, "name": ACCOUNT.name},
-                "attempt": attempt, "attempt_end": attempt + 1, "scans": [["us-east-1", "unattached_ebs", 0, 1, 0.1,
-                                                                          True]],
-                "errors": [], "error_counts": {}, "complete": True, "status": "ok"}
+    def written(model: Any, params: dict, **_: Any) -> None:
+        items = [params["Item"]] if "Item" in params else \
+            [w["PutRequest"]["Item"] for ws in params.get("RequestItems", {}).values() for w in ws]
+        calls.append((model.name, sorted(i["sk"]["S"][:2] for i in items)))
 
-    assert store.record_attempt(result(1), collectors=["unattached_ebs"], now=NOW, ttl_days=7) == (1, 1)
-    # The attempt, the account's index entry and the done marker at once; the run's counter after them.
-    assert sorted(calls[:3]) == [("PutItem", "11"), ("PutItem", "D#"), ("PutItem", "R#")]
-    assert calls[3:] == [("UpdateItem", "")]
+    store._client.meta.events.register("provide-client-params.dynamodb", written)
+
+    def result(attempt: int) -> AccountResult:
+        return AccountResult("r1", ACCOUNT, run.run_seq, attempt=attempt, attempt_end=attempt + 1,
+                             scans=[Scan("us-east-1", "unattached_ebs", 0, 1, 0.1, True)])
+
+    assert store.record_attempt(result(1), collectors=["unattached_ebs"], now=NOW, ttl_days=7) == RunProgress(1, 1)
+    # The attempt and the account's index entry (one batch) and the done marker at once; the run's counter after.
+    assert sorted(calls[:2]) == [("BatchWriteItem", ["11", "R#"]), ("PutItem", ["D#"])]
+    assert calls[2:] == [("UpdateItem", [])]
     # A retry of the same account in the same run: its record counts for resolution, not twice for the run.
     assert store.record_attempt(result(3), collectors=["unattached_ebs"], now=NOW, ttl_days=7) is None
     state = store.account_state(ACCOUNT.id)

@@ -8,7 +8,7 @@ from collector_core.config.reference import COMMAND, reference
 from collector_core.config.schema import config_schema
 from collector_core.plugins import load_plugins
 
-REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
 def test_docs_config_md_is_the_schema_rendered() -> None:

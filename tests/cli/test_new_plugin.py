@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from collector_core.cli import main
-from collector_core.cli.new_plugin import CHANNEL_TEMPLATE_NAMES, TEMPLATE_NAMES
+from collector_core.cli.new_plugin import CHANNEL_TEMPLATE_NAMES, CHECKS_TEMPLATE_NAMES, TEMPLATE_NAMES
 
 FILES = [
     "README.md",
@@ -170,3 +170,48 @@ def test_the_new_channels_own_tests_pass_out_of_the_box(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
+
+
+def test_checks_writes_a_package_of_declarative_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "eips"
+
+    assert new_plugin("free-eips", "--checks", "--dir", str(target)) == 0
+
+    assert files_in(target) == sorted(["README.md", "conftest.py", "pyproject.toml", "setup.cfg",
+                                       "aws_collector_free_eips/__init__.py", "aws_collector_free_eips/checks.yaml",
+                                       "tests/test_checks.py"])
+    setup = configparser.ConfigParser()
+    setup.read(target / "setup.cfg")
+    entry_point = setup["options.entry_points"]["aws_collector.plugins"].split()
+    assert entry_point == ["free_eips", "=", "aws_collector_free_eips"]
+    assert setup["options.package_data"]["aws_collector_free_eips"].strip() == "checks.yaml"
+    module = (target / "aws_collector_free_eips" / "__init__.py").read_text()
+    assert "def register_checks(" in module and "def register_collectors(" not in module
+    assert "  free_eips:\n" in (target / "aws_collector_free_eips" / "checks.yaml").read_text()
+    for path in target.rglob("*"):
+        text = path.relative_to(target).as_posix() + (path.read_text() if path.is_file() else "")
+        for name in (CHECKS_TEMPLATE_NAMES.distribution, CHECKS_TEMPLATE_NAMES.package,
+                     CHECKS_TEMPLATE_NAMES.collector):
+            assert name not in text, f"{path} still says {name}"
+    out = capsys.readouterr().out
+    assert "entry point and check free_eips" in out and "checks.yaml" in out
+    assert main(["checks", "validate", str(target / "aws_collector_free_eips" / "checks.yaml")]) == 0
+
+
+def test_checks_and_channel_do_not_go_together(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exited:
+        new_plugin("x", "--checks", "--channel", "--dir", str(tmp_path / "x"))
+    assert exited.value.code == 2
+
+
+@pytest.mark.slow
+def test_the_new_checks_packages_own_tests_pass_out_of_the_box(tmp_path: Path) -> None:
+    target = tmp_path / "aws-collector-free-eips"
+    new_plugin("free-eips", "--checks", "--dir", str(target))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_COLLECTOR_")}
+
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=target, env=env,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
