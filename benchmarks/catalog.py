@@ -59,7 +59,7 @@ def measure_catalog(bench: Any) -> None:
                f"{result['written']} findings, status {result['status']}",
                "<= 1.3 x the bound", ok=wall <= 1.3 * bound and result["status"] == "ok")
     if result["errors"]:
-        report.notes.append("catalog group: scans that failed: " + "; ".join(
-            sorted({f"{e.get('plugin')} {e.get('error')}: {str(e.get('message', ''))[:120]}" for e in result["errors"]})))
+        failed = {f"{e.get('plugin')} {e.get('error')}: {str(e.get('message', ''))[:120]}" for e in result["errors"]}
+        report.notes.append("catalog group: scans that failed: " + "; ".join(sorted(failed)))
     report.add(f"one worker, all {len(collectors)} checks: peak RSS", f"{worker.peak_rss_mb:.0f} MB", "<= 128 MB",
                ok=worker.peak_rss_mb <= 128)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import Account
-from collector_core.demo.seeders import Seeder, installed_seeders
 from collector_core.demo.checks import seed_for_checks
+from collector_core.demo.seeders import Seeder, installed_seeders
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 FAKE_CREDENTIALS = {
