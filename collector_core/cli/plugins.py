@@ -37,16 +37,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(listing, indent=2, sort_keys=True))
         return EXIT_OK
+    names = [len(str(x["name"])) for plugin in listing["plugins"] for x in plugin["collectors"] + plugin["channels"]]
+    w = min(max([24, *names]), 40)  # one column for every name (a catalog's run long), within reason
     for plugin in listing["plugins"]:
         print(safe.terminal(f"{plugin['name']} ({plugin['distribution']} {plugin['version']})"))
         for c in plugin["collectors"]:
-            print(f"  {c['name']:<24} {c['scope']:<8} {safe.terminal(c['summary'])}")
+            print(safe.terminal(f"  {c['name']:<{w}} {c['scope']:<8} {c['summary']}"))
             permissions = [f"{action} ({level}{'' if level in READ_ONLY else ', not read-only'})"
                            for action, level in c["access_levels"].items()]
-            print(safe.terminal(f"  {'':<24} permissions: {', '.join(permissions) or 'none'}"))
+            print(safe.terminal(f"  {'':<{w}} permissions: {', '.join(permissions) or 'none'}"))
         for ch in plugin["channels"]:
-            print(safe.terminal(f"  {ch['name']:<24} {'channel':<8} {ch['summary']}"))
-            print(safe.terminal(f"  {'':<24} permissions in the collector's account: "
+            print(safe.terminal(f"  {ch['name']:<{w}} {'channel':<8} {ch['summary']}"))
+            print(safe.terminal(f"  {'':<{w}} permissions in the collector's account: "
                                 f"{', '.join(ch['permissions']) or 'none'}"))
     for failed in listing["failed"]:
         print(safe.terminal(f"FAILED {failed['name']} ({failed['distribution']} {failed['version']}): "

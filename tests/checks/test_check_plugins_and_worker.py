@@ -21,6 +21,7 @@ from collector_core.config.load import load_config
 from collector_core.findings import current_findings
 from collector_core.plugins import PluginSpec, load_plugins
 from collector_core.runtime import director
+from collector_core.runtime.planning import plan_accounts
 from collector_core.store import Store
 
 FREE_EIPS = """\
@@ -104,7 +105,7 @@ def test_a_lambda_worker_runs_the_configs_checks_from_its_event(server_env: str,
     cfg = load_config(str(config), installed)
     store = Store("findings", Clients().client("dynamodb", "us-east-1"))
     store.ensure_table()
-    [event] = director.plan_run(cfg, cfg.registry(installed), [account], "run-1", 1)
+    [event] = director.worker_events(cfg, plan_accounts(cfg, cfg.registry(installed), [account]), "run-1", 1)
     payload = json.loads(json.dumps(event.to_dict()))  # as Lambda hands it over
     assert payload["checks"] == {"free_eips": cfg.checks[0].to_doc()}
 

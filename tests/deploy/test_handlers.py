@@ -186,7 +186,7 @@ def test_a_worker_refuses_a_table_of_another_layout_before_writing_anything(
     store = Store("findings", rt.clients.client("dynamodb", "us-east-1"))
     now = dt.datetime.now(dt.timezone.utc)
     run = store.start_run("run-1", [sim.accounts[0].id], now=now, ttl_days=7, deadline=now + dt.timedelta(hours=1))
-    [event] = director.plan_run(handlers.config(), rt.registry, [sim.accounts[0]], "run-1", run.run_seq)
+    [event] = plan_events(handlers.config(), rt.registry, [sim.accounts[0]], "run-1", run.run_seq)
     store.put_batch([layout_item("0.3")])
     monkeypatch.setattr(handlers, "_layout_checked", set())
 

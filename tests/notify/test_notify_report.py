@@ -166,7 +166,7 @@ def test_a_list_longer_than_memory_holds_keeps_every_entry_in_order_the_last_inc
     assert entries.head(IN_MEMORY + 2) == made[:IN_MEMORY + 2]
 
 
-def test_a_plugin_with_more_open_findings_than_memory_holds_reports_every_one() -> None:
+def test_a_plugin_with_more_open_findings_than_memory_holds_reports_every_one(mocked_aws: None) -> None:
     count = IN_MEMORY + 1
     report = report_of([run_record("r1", [PROD]), account_run(PROD, "r1", [("us-east-1", SG)])] + [
         finding(PROD, "us-east-1", SG, f"sg-{i:04d}", run="r1") for i in range(count)], now=NOW)
