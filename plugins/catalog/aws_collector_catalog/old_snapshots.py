@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aws_collector_catalog import options, prices
-from collector_core import Collector, CollectorContext, Finding, Scope
+from collector_core import Collector, CollectorContext, Finding, Scope, tags_from
 
 NAME = "old_snapshots"
 #: DescribeSnapshots returns up to 1000 a page.
@@ -49,7 +49,7 @@ def collect(ctx: CollectorContext) -> Iterator[Finding]:
 def _finding(snapshot: Mapping[str, Any], age: int, max_age: int) -> Finding:
     snapshot_id, size = snapshot["SnapshotId"], int(snapshot.get("VolumeSize") or 0)
     cost = round(size * prices.SNAPSHOT_GB_MONTH, 2)
-    tags = {t["Key"]: t.get("Value", "") for t in snapshot.get("Tags", [])}
+    tags = tags_from(snapshot)
     name = f" ({tags['Name']})" if tags.get("Name") else ""
     return Finding(
         resource_id=snapshot_id,
@@ -66,8 +66,8 @@ def _finding(snapshot: Mapping[str, Any], age: int, max_age: int) -> Finding:
             "description": snapshot.get("Description", ""),
             "estimated_monthly_cost_usd": cost,
             "cost_basis": "upper bound: the source volume's size at the snapshot list price",
-            "tags": tags,
         },
+        tags=tags,  # which routes and mutes match
     )
 
 

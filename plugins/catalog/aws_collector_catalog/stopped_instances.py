@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aws_collector_catalog import options, prices
-from collector_core import Collector, CollectorContext, Finding, Scope
+from collector_core import Collector, CollectorContext, Finding, Scope, tags_from
 
 NAME = "stopped_instances"
 PAGE_SIZE = 1000
@@ -77,7 +77,7 @@ def _finding(instance: Mapping[str, Any], since: dt.datetime, days: int, max_day
     costs = [prices.volume_month(v.get("VolumeType", ""), int(v.get("Size", 0)), v.get("Iops"), v.get("Throughput"))
              for v in volumes]
     cost = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 2)
-    tags = {t["Key"]: t.get("Value", "") for t in instance.get("Tags", [])}
+    tags = tags_from(instance)
     name = f" ({tags['Name']})" if tags.get("Name") else ""
     return Finding(
         resource_id=instance_id,
@@ -94,8 +94,8 @@ def _finding(instance: Mapping[str, Any], since: dt.datetime, days: int, max_day
                         for v in volumes],
             "estimated_monthly_cost_usd": cost,
             "cost_basis": "its EBS volumes at list prices (a stopped instance's compute is not billed)",
-            "tags": tags,
         },
+        tags=tags,  # which routes and mutes match
     )
 
 

@@ -33,6 +33,7 @@ def test_instances_stopped_too_long_are_reported_with_their_volumes_cost(
     ec2 = ctx.client("ec2")
     stopped, running = instance(ec2, size=100), instance(ec2)
     ec2.stop_instances(InstanceIds=[stopped])
+    ec2.create_tags(Resources=[stopped], Tags=[{"Key": "team", "Value": "web"}])
 
     found = run_collector(stopped_instances.COLLECTOR, ctx)
 
@@ -40,6 +41,7 @@ def test_instances_stopped_too_long_are_reported_with_their_volumes_cost(
     assert found[0].details["stopped_days"] in (44, 45)
     assert found[0].details["estimated_monthly_cost_usd"] == 8.0  # 100 GiB gp3 at $0.08
     assert "stopped for" in found[0].summary and "~$8.00/month" in found[0].summary
+    assert found[0].tags == {"team": "web"}  # which routes and mutes match
 
 
 def test_instances_stopped_recently_are_not(aws_server: str, collector_context: Any) -> None:

@@ -49,12 +49,14 @@ def test_unattached_enis_every_page(aws_server: str, registry: Any, collector_co
     ec2 = ctx.client("ec2")
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     loose = {ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"] for _ in range(5)}
+    ec2.create_tags(Resources=sorted(loose)[:1], Tags=[{"Key": "team", "Value": "net"}])
     ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)  # its interface is in use
     paged = Pages(ec2, "DescribeNetworkInterfaces", "NetworkInterfaces", size=2)
 
     found = run_collector(check(registry, "unattached_enis"), ctx)
 
     assert {f.resource_id for f in found} == loose and paged.requests == 3
+    assert sorted(f.tags.get("team", "") for f in found) == ["", "", "", "", "net"]  # the item's TagSet
 
 
 def test_gp2_and_unencrypted_volumes(aws_server: str, registry: Any, collector_context: Any) -> None:
@@ -82,9 +84,10 @@ def test_public_rds_instances(aws_server: str, registry: Any, collector_context:
     for name, public in (("open-db", True), ("private-db", False)):
         rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
                                MasterUsername="app", MasterUserPassword="not-a-real-password-1",
-                               AllocatedStorage=20, PubliclyAccessible=public)
+                               AllocatedStorage=20, PubliclyAccessible=public, Tags=[{"Key": "team", "Value": name}])
 
     [found] = run_collector(check(registry, "public_rds_instances"), ctx)
 
     assert (found.resource_id, found.severity) == ("open-db", "high")
     assert "set PubliclyAccessible to false" in found.summary and found.details["Engine"] == "postgres"
+    assert found.tags == {"team": "open-db"}  # the item's TagList

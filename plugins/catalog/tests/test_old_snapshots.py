@@ -21,6 +21,7 @@ def test_old_snapshots_not_behind_an_ami_are_reported(aws_server: str, collector
     ctx = collector_context(old_snapshots.COLLECTOR, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=120, hours=1))
     ec2 = ctx.client("ec2")
     unused, big = snapshot(ec2, 10), snapshot(ec2, 1000)
+    ec2.create_tags(Resources=[unused], Tags=[{"Key": "Name", "Value": "nightly-db"}, {"Key": "team", "Value": "data"}])
     instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     image = ec2.create_image(InstanceId=instance, Name="golden")["ImageId"]
     behind_ami = {m["Ebs"]["SnapshotId"] for m in ec2.describe_images(ImageIds=[image])["Images"][0]
@@ -34,6 +35,8 @@ def test_old_snapshots_not_behind_an_ami_are_reported(aws_server: str, collector
     assert found[unused].details["estimated_monthly_cost_usd"] == 0.5  # 10 GiB at $0.05
     assert found[unused].details["age_days"] == 120
     assert "no AMI uses it" in found[unused].summary and "up to $0.50/month" in found[unused].summary
+    assert found[unused].tags == {"Name": "nightly-db", "team": "data"} and found[big].tags == {}
+    assert "(nightly-db)" in found[unused].summary
 
 
 def test_snapshots_younger_than_max_age_days_are_not(aws_server: str, collector_context: Any) -> None:
