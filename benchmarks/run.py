@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.catalog import measure_catalog
 from benchmarks.checks import measure_checks
 from benchmarks.endpoint import LatencyMiddleware, simulated_aws
 from benchmarks.figures import calls_per_place, critical_path, script_calls_per_place, write_calls
@@ -25,7 +26,7 @@ from benchmarks.report_page import measure as measure_report_page
 from collector_core.runtime.invokers import Relay
 
 #: The groups of figures, in the order they are measured (--only picks some).
-GROUPS = ("worker", "fan-out", "whole-run", "report", "local-run", "checks", "page")
+GROUPS = ("worker", "catalog", "fan-out", "whole-run", "report", "local-run", "checks", "page")
 #: 17 commercial regions enabled by default in every account.
 REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
@@ -395,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Measuring one worker and the two baselines...", file=sys.stderr)
             worker, _ = measure_worker(bench)
             measure_memory_limit(bench, worker.out["wall"])
+        if "catalog" in only:
+            print("Measuring one worker running every check of the catalog too...", file=sys.stderr)
+            measure_catalog(bench)
         if "fan-out" in only:
             print("Measuring the director's fan-out...", file=sys.stderr)
             measure_fan_out(bench)

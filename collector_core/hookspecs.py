@@ -23,7 +23,7 @@ What each plugin API version added:
   The ``register_checks`` hook: a plugin ships declarative checks as YAML files (a package may be
   checks only, with no collector code).
   ``Finding.tags``, the resource's tags (a bounded map; ``collector_core.findings.tags_from`` reads
-  them from an AWS item's ``Tags``/``TagList``/``tags``), which routes and mutes match.
+  them from an AWS item's ``Tags``/``TagList``/``TagSet``/``tags``), which routes and mutes match.
 """
 from __future__ import annotations
 

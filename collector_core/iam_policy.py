@@ -106,6 +106,12 @@ RESOURCE_SCOPES = {
     "iam:ListAccessKeys": "iam::{account}:user/*",
     "iam:ListUserTags": "iam::{account}:user/*",
     "iam:GetRolePolicy": "iam::{account}:role/{role}",  # its own policy only
+    # Plugins' actions that AWS lets a policy scope (the catalog's, for one).
+    "cloudtrail:GetTrailStatus": "cloudtrail:*:{account}:trail/*",
+    "guardduty:GetDetector": "guardduty:*:{account}:detector/*",
+    "s3:GetBucketAcl": "s3:::*",
+    "s3:GetBucketPolicy": "s3:::*",
+    "s3:GetBucketPublicAccessBlock": "s3:::*",
 }
 
 

@@ -18,7 +18,7 @@ from parliament import analyze_policy_string, iam_definition
 
 from collector_core.config.load import parse_config
 from collector_core.iam_policy import member_actions, policy_document
-from collector_core.plugins import load_plugins
+from collector_core.plugins import ALLOW_ENV, find_plugins, load_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
@@ -84,7 +84,8 @@ def shipped_policies() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     management = load_template(ROOT / "deploy" / "management-account.yaml")
     for name, document in _iam_resources(management["Resources"]):
         found[f"deploy/management-account.yaml {name}"] = (document, management["Resources"])
-    registry = load_plugins()
+    # The built-ins, as the shipped member role serves them (this runs at collection, before any fixture).
+    registry = load_plugins(find_plugins({ALLOW_ENV: "unattached_ebs,iam_key_age,open_security_groups"}))
     config = parse_config({"organization": {"enabled": True}}, "all-collectors", registry)
     found["aws-collector iam-policy"] = (policy_document(member_actions(config, registry)), {})
     return found

@@ -345,11 +345,13 @@ def test_allow_list_loads_only_the_named_plugins(
 def test_block_list_leaves_out_plugins_by_name_or_distribution(
     distribution: MakeDistribution, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Whatever else this environment has installed (the catalog, say) is blocked too.
+    others = sorted({s.distribution for s in find_plugins({}) if s.distribution != "aws-collector"})
     distribution("aws-collector-good", good("good_things"), plugin="good")
 
-    monkeypatch.setenv(BLOCK_ENV, "aws-collector")
+    monkeypatch.setenv(BLOCK_ENV, ",".join(["aws-collector", *others]))
     assert load_plugins().names() == ["good_things"]
-    monkeypatch.setenv(BLOCK_ENV, "good,open_security_groups")
+    monkeypatch.setenv(BLOCK_ENV, ",".join(["good", "open_security_groups", *others]))
     assert load_plugins().names() == ["iam_key_age", "unattached_ebs"]
 
 

@@ -45,6 +45,13 @@ def _note_request(**event: Any) -> None:
     note_endpoint(f"{service} at {parts.scheme}://{parts.netloc}")
 
 
+def _unprefixed(endpoint: str, request: Any, **_: Any) -> None:
+    """Send an S3 Control request to the emulator's own host, not to an account-id subdomain of it."""
+    ours, sent = urllib.parse.urlsplit(endpoint), urllib.parse.urlsplit(request.url)
+    if sent.netloc != ours.netloc and sent.netloc.endswith("." + ours.netloc):
+        request.url = urllib.parse.urlunsplit(sent._replace(netloc=ours.netloc))
+
+
 def home_region() -> str:
     """The region the runtime itself lives in (Lambda sets AWS_REGION)."""
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -132,6 +139,11 @@ class Clients:
         if service == "s3":  # botocore presigns with SigV2 unless told otherwise; S3 wants SigV4
             config = config.merge(Config(signature_version="s3v4"))
         client = self._session.client(service, region_name=region, config=config, **kwargs)
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        if service == "s3control" and endpoint:
+            # One local emulator serves every account: S3 Control's endpoint rules put the account id
+            # before its host (123456789012.127.0.0.1), a host that does not exist.
+            client.meta.events.register("before-send.s3-control", functools.partial(_unprefixed, endpoint))
         # Load the paginator model now, under the lock: botocore's loader caches it, but threads
         # asking at once all miss that cache and each rescan botocore's data directories (seconds
         # of CPU in a cold worker: docs/performance.md).

@@ -9,13 +9,14 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from collector_core.collector import Account
 from collector_core.demo.checks import seed_for_checks
+from collector_core.demo.seeders import Seeder, installed_seeders
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 FAKE_CREDENTIALS = {
@@ -76,11 +77,15 @@ def seed_organization(
     accounts: int = 3,
     regions: tuple[str, ...] | list[str] = DEFAULT_REGIONS,
     now: dt.datetime | None = None,
+    seeders: Mapping[str, Seeder] | None = None,
     checks: bool = False,
 ) -> SimulatedOrg:
-    """Create an organization with member accounts and seed each with known problems (with
-    ``checks``, also those the demo's declarative checks find)."""
+    """Create an organization with member accounts and seed each with known problems: the built-ins',
+    then each installed plugin's (``seeders``, by default those of the loaded plugins); with
+    ``checks``, also those the demo's declarative checks find."""
     import boto3
+
+    seeders = installed_seeders() if seeders is None else seeders
 
     now = now or dt.datetime.now(dt.timezone.utc)
     session = boto3.session.Session(
@@ -110,6 +115,9 @@ def seed_organization(
             if checks:
                 sim.expected_checks |= seed_for_checks(member, endpoint, account, region, i + j, instance)
         _seed_iam(member, endpoint, account, i, now, sim.expected)
+        for seed in seeders.values():
+            sim.expected.update((collector, account.id, region, resource)
+                                for collector, region, resource in seed(member, endpoint, account.id, list(regions), i))
     return sim
 
 
@@ -119,13 +127,17 @@ def _seed_region(session: Any, endpoint: str, account: Account, region: str, n: 
     ec2 = session.client("ec2", endpoint_url=endpoint, region_name=region)
     zone = f"{region}a"
     for k in range(1 + n % 3):  # unattached volumes: 1 to 3 per region
-        volume = ec2.create_volume(AvailabilityZone=zone, Size=10 * (k + 1), VolumeType="gp3")
+        volume = ec2.create_volume(AvailabilityZone=zone, Size=10 * (k + 1), VolumeType="gp3", Encrypted=True)
         expected.add(("unattached_ebs", account.id, region, volume["VolumeId"]))
     instance = None
     if n % 2 == 0:  # an attached volume is not a finding
-        instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                                     Placement={"AvailabilityZone": zone})["Instances"][0]["InstanceId"]
-        volume = ec2.create_volume(AvailabilityZone=zone, Size=8)
+        # gp3 and encrypted, as a plugin's checks of volume type and encryption expect of a healthy volume
+        instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1,
+                                     InstanceType="t3.micro", Placement={"AvailabilityZone": zone},
+                                     BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {
+                                         "VolumeSize": 8, "VolumeType": "gp3", "Encrypted": True}}],
+                                     )["Instances"][0]["InstanceId"]
+        volume = ec2.create_volume(AvailabilityZone=zone, Size=8, VolumeType="gp3", Encrypted=True)
         ec2.attach_volume(VolumeId=volume["VolumeId"], InstanceId=instance, Device="/dev/sdf")
     rules: list[tuple[str, list[dict[str, Any]], bool]] = [
         ("open-ssh", [_rule(22, 22, cidr="0.0.0.0/0")], True),

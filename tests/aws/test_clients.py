@@ -103,3 +103,14 @@ def test_the_lambda_package_pins_the_boto3_the_suite_runs_on() -> None:
         return {line for line in lines if line.startswith(("boto3==", "botocore=="))}
 
     assert pins("requirements.txt") == pins("constraints.txt") and len(pins("constraints.txt")) == 2
+
+
+def test_s3_control_reaches_a_local_emulator_despite_its_account_host_prefix(server_env: str) -> None:
+    # S3 Control's endpoint rules send to 123456789012.<endpoint host>, which no emulator serves.
+    control = Clients().client("s3control", "us-east-1")
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": False}
+    control.put_public_access_block(AccountId="123456789012", PublicAccessBlockConfiguration=block)
+
+    got = control.get_public_access_block(AccountId="123456789012")["PublicAccessBlockConfiguration"]
+    assert got == block

@@ -7,7 +7,11 @@
    nothing failed) and `demo` (exit 0) run as a user would run them.
 3. `aws-collector deploy-init` writes a deploy project from what the wheel installed (no checkout
    to read from): the release's serverless.yml and deploy tools, byte for byte.
-4. `aws-collector new-plugin` writes a plugin, and `new-plugin --channel` a report channel; each is
+4. The catalog (plugins/catalog) is built the same way and its wheel installed there with its `test`
+   extra: `plugins` lists every one of its checks under `aws-collector-catalog`, its tests pass
+   (copied out of the tree, so they import the installed wheel), and `demo` seeds and finds its
+   problems too; uninstalled, its checks are gone.
+5. `aws-collector new-plugin` writes a plugin, and `new-plugin --channel` a report channel; each is
    installed with its `test` extra into the same environment, its own tests pass with that
    environment's pytest, and `plugins` lists it.
 
@@ -20,6 +24,7 @@ import configparser
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +42,12 @@ BUILT_IN_CHANNELS = {"stdout", "slack", "email", "securityhub", "html", "webhook
 PLUGIN, PLUGIN_DISTRIBUTION, PLUGIN_COLLECTOR = "release-check", "aws-collector-release-check", "release_check"
 #: The channel new-plugin --channel writes.
 CHANNEL, CHANNEL_DISTRIBUTION, CHANNEL_NAME = "release-channel", "aws-collector-release-channel", "release_channel"
+CATALOG, CATALOG_DISTRIBUTION = ROOT / "plugins" / "catalog", "aws-collector-catalog"
+#: The catalog's checks (the finding's plugin field), as its issue names them.
+CATALOG_CHECKS = {
+    "old_snapshots", "stopped_instances", "idle_load_balancers", "iam_users_without_mfa", "root_access_keys",
+    "public_s3_buckets", "deprecated_lambda_runtimes", "cloudtrail_not_logging", "guardduty_disabled",
+}
 
 
 class ReleaseCheckFailed(Exception):
@@ -125,6 +136,30 @@ def check_deploy_init(venv: Path, work: Path) -> None:
                    f"deploy-init wrote a {path} that is not this release's")
 
 
+def check_catalog(venv: Path, work: Path) -> None:
+    """The catalog's wheel next to the core's: listed, its tests passing, in the demo; then removed."""
+    dist = work / "catalog-dist"
+    run(sys.executable, "-m", "build", "--outdir", dist, CATALOG, cwd=work)
+    [sdist], [wheel] = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
+    run(sys.executable, "-m", "twine", "check", "--strict", sdist, wheel, cwd=work)
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[test]", cwd=work)
+    collectors = installed_plugins(venv, work)
+    listed = {name for name, plugin in collectors.items() if plugin["distribution"] == CATALOG_DISTRIBUTION}
+    expect(listed == CATALOG_CHECKS, f"the catalog lists {sorted(listed)}, expected {sorted(CATALOG_CHECKS)}")
+    tests = work / "catalog-tests"
+    shutil.copytree(CATALOG / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(CATALOG / "setup.cfg", tests / "setup.cfg")  # its pytest settings
+    run(venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", tests, cwd=tests)
+    demo = run(venv / "bin" / "aws-collector", "demo", cwd=work, capture=True)
+    verdict = demo.strip().splitlines()[-1]
+    seeded = 3 + len(CATALOG_CHECKS) - 1  # the built-ins and the catalog; moto cannot give root an access key
+    expect(" match " in verdict and f"for {seeded} collectors" in verdict,
+           f"the demo with the catalog said: {verdict}")
+    run(venv / "bin" / "python", "-m", "pip", "uninstall", "--quiet", "--yes", CATALOG_DISTRIBUTION, cwd=work)
+    left = set(installed_plugins(venv, work)) & CATALOG_CHECKS
+    expect(not left, f"uninstalled, the catalog's checks are still listed: {sorted(left)}")
+
+
 def check_new_plugin(venv: Path, work: Path) -> None:
     """A plugin from new-plugin installs next to the wheel, passes its own tests, and is listed."""
     plugin = work / PLUGIN_DISTRIBUTION
@@ -160,13 +195,14 @@ def main() -> int:
             run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[demo]", cwd=work)
             check_installed(venv, wheel, work)
             check_deploy_init(venv, work)
+            check_catalog(venv, work)
             check_new_plugin(venv, work)
             check_new_channel(venv, work)
         except ReleaseCheckFailed as exc:
             print(f"\nrelease check FAILED: {exc}", file=sys.stderr)
             return 1
     print(f"\nrelease check passed in {time.monotonic() - started:.0f} s: {wheel.name} installs and works "
-          "outside the source tree, and so do a plugin and a channel from new-plugin")
+          "outside the source tree, and so do the catalog, a plugin and a channel from new-plugin")
     return 0
 
 
