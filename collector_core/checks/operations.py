@@ -16,10 +16,13 @@ from botocore.exceptions import UnknownServiceError
 from botocore.model import OperationModel, ServiceModel
 from botocore.validate import ParamValidator
 
+from collector_core.aws import botocore_patch
+
 
 @functools.lru_cache(maxsize=1)
 def _session() -> botocore.session.Session:
-    return botocore.session.get_session()
+    # The process's shared loader: the models read here are the ones the clients will use.
+    return botocore_patch.session()
 
 
 @functools.cache

@@ -6,7 +6,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import botocore
 import botocore.loaders
+import botocore.session
 import pytest
 
 from collector_core import logs
@@ -114,3 +116,81 @@ def test_s3_control_reaches_a_local_emulator_despite_its_account_host_prefix(ser
 
     got = control.get_public_access_block(AccountId="123456789012")["PublicAccessBlockConfiguration"]
     assert got == block
+
+
+def test_every_session_that_shares_parses_each_model_once_and_lean() -> None:
+    # A worker validating its checks, listing regions and making clients used to parse EC2's model
+    # three times over (15 MB each, as OrderedDicts with every documentation string).
+    from collector_core.checks import operations
+
+    assert botocore_patch.loader_mismatches() == [], botocore.__version__
+    clients = Clients()
+    ec2 = clients.client("ec2", "us-east-1")
+    shared = botocore_patch.loader()
+    assert clients._botocore.get_component("data_loader") is shared
+    assert operations._session().get_component("data_loader") is shared
+    assert isinstance(shared.file_loader, botocore_patch.LeanFileLoader)
+    # One parsed model: the validator's and the client's are built on the same dicts.
+    validated = operations.service_model("ec2")
+    assert validated._shape_resolver._shape_map is ec2.meta.service_model._shape_resolver._shape_map
+    raw = shared.load_service_model("ec2", "service-2")
+    assert type(raw) is dict and type(raw["shapes"]["Volume"]) is dict
+    assert "documentation" not in raw["operations"]["DescribeVolumes"]
+    assert not any("documentation" in m for m in raw["shapes"]["Volume"]["members"].values())
+    assert len(shared.search_paths) == len(set(shared.search_paths))  # boto3 adds its data path once
+    # Still a working client: the model parses requests and responses as before.
+    assert ec2.meta.service_model.operation_model("DescribeVolumes").output_shape.members["Volumes"]
+    assert ec2.can_paginate("describe_volumes")
+
+
+def test_dropping_documentation_keeps_what_only_looks_like_it() -> None:
+    model = {
+        "documentation": "the service", "metadata": {"serviceId": "X"},
+        "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "botocore reads this"}},
+        "operations": {"Get": {"name": "Get", "documentation": "d", "documentationUrl": "u",
+                               "input": {"shape": "In", "documentation": "d"},
+                               "errors": [{"shape": "E", "documentation": "d"}]}},
+        "shapes": {
+            "In": {"type": "structure", "documentation": "d",
+                   "members": {"documentation": {"shape": "S", "documentation": "a member called documentation"}}},
+            "L": {"type": "list", "member": {"shape": "S", "documentation": "d"}},
+            "S": {"type": "string"}, "E": {"type": "structure", "members": {}},
+        },
+    }
+    lean = botocore_patch.drop_documentation(model)
+    assert "documentation" not in lean
+    assert lean["clientContextParams"]["Accelerate"]["documentation"] == "botocore reads this"
+    assert lean["operations"]["Get"] == {"name": "Get", "input": {"shape": "In"}, "errors": [{"shape": "E"}]}
+    assert lean["shapes"]["In"] == {"type": "structure", "members": {"documentation": {"shape": "S"}}}
+    assert lean["shapes"]["L"] == {"type": "list", "member": {"shape": "S"}}
+
+
+def test_a_loader_of_another_shape_reads_files_as_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Zstd:  # what a future botocore might look like
+        _JSON_OPEN_METHODS = {".json": open, ".json.zst": open}
+        JSONFileLoader = botocore.loaders.JSONFileLoader
+
+        @staticmethod
+        def create_loader() -> Any:
+            return botocore.loaders.create_loader()
+
+    assert botocore_patch.loader_mismatches(Zstd) == [
+        "botocore reads data files as ['.json', '.json.zst'], not ['.json', '.json.gz']"]
+    monkeypatch.setattr(botocore_patch, "_loaders", {})
+    monkeypatch.setattr(botocore_patch, "loader_mismatches", lambda loaders=None: ["reshaped"])
+    log = io.StringIO()
+    logs.configure(json_output=True, level="debug", stream=log)
+    clients = Clients()
+    shared = clients._botocore.get_component("data_loader")
+    assert shared is botocore_patch.loader() and type(shared.file_loader) is botocore.loaders.JSONFileLoader
+    assert clients.client("ec2", "us-east-2").meta.region_name == "us-east-2"
+    assert '"event": "botocore_lean_loader_skipped"' in log.getvalue() and "reshaped" in log.getvalue()
+
+
+def test_known_regions_are_botocore_s_regions_for_ec2() -> None:
+    from collector_core.aws.clients import known_regions
+
+    session = botocore.session.get_session()
+    expected = {r for p in session.get_available_partitions()
+                for r in session.get_available_regions("ec2", partition_name=p)}
+    assert known_regions() == tuple(sorted(expected)) and "eu-west-1" in expected

@@ -517,3 +517,14 @@ def test_a_director_event_may_ask_for_a_subset_for_a_trial_run(deployed: Recordi
     # A trial's own mistakes are said to whoever invoked it: no failed run, no alarm.
     assert deployed.calls == [] and [r.run_seq for r in store.runs(limit=5)] == [out["run_seq"]]
     assert heartbeats(capsys.readouterr().out) == []
+
+
+def test_a_lambda_process_caps_glibc_s_malloc_arenas_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker's scan and writer threads each took a glibc arena of their own: 12 MB more peak RSS.
+    import platform
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    capped = handlers.limit_malloc_arenas()
+    assert capped is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")  # the deployer's setting stands
+    assert handlers.limit_malloc_arenas() is False
