@@ -3,6 +3,7 @@ retried, and what may resolve. A fake store records every request; sleeps are in
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -190,6 +191,14 @@ def test_an_expiry_failing_past_every_retry_is_logged_by_name_and_fails_nothing(
     assert store.requests == [] and ledger.result.errors == []  # it only keeps its longer TTL
     assert logged == [{"event": "expiry_not_marked", "account": ACCOUNT.id, "region": PLACE[0], "plugin": PLACE[1],
                        "resource": long_id[:200], "error": "ThrottlingException: no luck"}]
+
+
+def test_closing_stops_every_writer_thread_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    crashed: list[Any] = []
+    monkeypatch.setattr(threading, "excepthook", crashed.append)
+    store = FakeStore({(*PLACE, "sg-2"): known(Finding("sg-2", "open"))})
+    write(store, [Finding("sg-1", "open")], resolved_by={PLACE})
+    assert crashed == []  # none died of what close() sent them
 
 
 def test_a_failed_scan_marks_nothing_to_expire() -> None:
