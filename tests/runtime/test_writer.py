@@ -97,6 +97,7 @@ def write(store: FakeStore, findings: list[Finding], *, resolved_by: set[tuple[s
     writer.start()
     for finding in findings:
         writer.put(*PLACE, finding)
+    prep.ready.wait()  # as the worker does before closing (its attempt's end)
     return ledger, writer.close(resolved_by=resolved_by)
 
 
@@ -225,6 +226,15 @@ def test_a_write_throttled_past_every_retry_fails_its_place_by_name() -> None:
     scan = ledger.begin_scan(*PLACE)
     ledger.finish(scan, ok=True)
     assert not scan.ok  # its scan resolves nothing
+
+
+def test_a_finding_too_big_for_the_table_fails_by_name_and_its_place_resolves_nothing() -> None:
+    store = FakeStore()
+    ledger, _ = write(store, [Finding("sg-1", "open", details={"blob": "x" * 500_000})], resolved_by={PLACE})
+    assert store.requests == [] and [f.error for f in ledger.result.errors] == ["BadFinding"]
+    scan = ledger.begin_scan(*PLACE)
+    ledger.finish(scan, ok=True)
+    assert not scan.ok
 
 
 def test_a_write_failing_on_dynamodbs_side_is_retried_and_one_refused_is_not() -> None:
