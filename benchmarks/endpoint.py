@@ -108,7 +108,7 @@ def invoke_server(middleware: LatencyMiddleware) -> ThreadingHTTPServer:
 @contextmanager
 def simulated_aws(*, latency: float = 0.0) -> Iterator[tuple[str, LatencyMiddleware]]:
     """Start moto behind the latency middleware on a free port; point this process's AWS env at it."""
-    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # halves first-touch time
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMI catalogue per region: docs/performance.md
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,

@@ -230,7 +230,7 @@ _loaders: list[Any] = []
 
 def _test_clients() -> Clients:
     """Clients of one test's own, reading AWS's service models once per process: they are data
-    that never changes, and parsing them again costs about 0.2 s a service in every test."""
+    that never changes, and parsing them again in every test is slow (docs/performance.md)."""
     from collector_core.aws.clients import Clients
 
     clients = Clients()

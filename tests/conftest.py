@@ -22,7 +22,7 @@ def aws_environment(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> N
     this suite adds to them."""
     # It would override the account that assumed-role credentials belong to.
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # halves the first EC2 call
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMI catalogue per region: docs/performance.md
     # The project's own tests see only the built-ins, whatever else is installed in the venv.
     monkeypatch.setenv(ALLOW_ENV, BUILT_INS)
 

@@ -47,7 +47,7 @@ def moto_server(*, environ: bool = True) -> Iterator[str]:
 
     With ``environ``, point this process's AWS environment at it for the duration.
     """
-    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # halves first-touch time
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMI catalogue per region: docs/performance.md
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # it logs every request otherwise

@@ -3,14 +3,25 @@ cannot vouch for, built from the items the worker and director store."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from notify_helpers import NOW, PROD, SANDBOX, account_run, finding, report_of, run_record
 
 from collector_core.collector import Collector, Scope
+from collector_core.notify import report as report_module
 from collector_core.notify.mutes import Mute
-from collector_core.notify.report import IN_MEMORY, Entry, EntryList
+from collector_core.notify.report import (
+    IN_MEMORY,
+    AccountProblem,
+    Entry,
+    EntryList,
+    PluginSection,
+    Report,
+    section_title,
+)
 from collector_core.notify.text import render
 from collector_core.plugins import PluginSpec, Registry
 from collector_core.results import Failure
@@ -173,3 +184,56 @@ def test_a_plugin_with_more_open_findings_than_memory_holds_reports_every_one(mo
 
     (section,) = report.sections
     assert [e.resource_id for e in section.open] == [f"sg-{i:04d}" for i in range(count)]
+
+
+def test_a_list_keeps_exactly_in_memory_entries_in_memory_and_spills_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[Any] = []
+    real = tempfile.TemporaryFile
+
+    def counted() -> Any:
+        opened.append(real())
+        return opened[-1]
+
+    monkeypatch.setattr(report_module.tempfile, "TemporaryFile", counted)
+    entries = EntryList()
+    made = [Entry(SG, PROD.id, PROD.name, "us-east-1", f"sg-{i:04d}", "high", "") for i in range(IN_MEMORY + 1)]
+    for entry in made[:IN_MEMORY]:
+        entries.append(entry)
+    assert opened == []  # the memory holds IN_MEMORY, no more and no fewer
+    entries.append(made[-1])
+    assert len(opened) == 1 and list(entries) == made
+
+
+def entry(resource: str, severity: str = "high", **fields: Any) -> Entry:
+    return Entry(SG, PROD.id, PROD.name, "us-east-1", resource, severity, resource, **fields)
+
+
+def test_open_days_are_none_without_a_first_seen_and_zero_on_the_first_day() -> None:
+    assert entry("sg-1").open_days(NOW) is None
+    assert entry("sg-1", first_seen=NOW.strftime("%Y-%m-%dT%H:%M:%SZ")).open_days(NOW) == 0
+    assert entry("sg-1", first_seen=(NOW - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")).open_days(NOW) == 3
+
+
+def test_a_section_counts_open_findings_by_severity_and_its_title_adds_every_part() -> None:
+    section = PluginSection(SG)
+    for resource, severity in (("sg-1", "high"), ("sg-2", "high"), ("sg-3", "low")):
+        section.add_open(entry(resource, severity, is_new=resource == "sg-3"))
+    section.resolved.append(entry("sg-4"))
+    section.muted.append(entry("sg-5"))
+    report = Report(generated=NOW, run_id="r1", accounts=1, sections=[section])
+
+    assert dict(section.severities) == {"high": 2, "low": 1}
+    assert report.severities() == {"critical": 0, "high": 2, "medium": 0, "low": 1, "info": 0}
+    assert section_title(section) == f"{SG}: 3 open (1 new), 1 resolved, 1 muted"
+
+
+def test_the_headline_says_one_finding_and_one_account_in_the_singular_and_more_in_the_plural() -> None:
+    one = PluginSection(SG)
+    one.add_open(entry("sg-1"))
+    problem = AccountProblem(PROD.id, PROD.name, "failed", "AccessDenied")
+    report = Report(generated=NOW, run_id="r1", accounts=2, sections=[one], problems=[problem])
+    assert report.headline() == "aws-collector: 1 open finding (0 new, 0 resolved, 1 account incomplete)"
+
+    report.problems.append(AccountProblem(SANDBOX.id, SANDBOX.name, "partial", "Throttling"))
+    report.sections = [PluginSection(SG)]
+    assert report.headline() == "aws-collector: 0 open findings (0 new, 0 resolved, 2 accounts incomplete)"
