@@ -15,6 +15,7 @@ import pytest
 from collector_core.metrics import heartbeat
 from collector_core.runtime.invokers import Relay
 from collector_core.store import Store
+from collector_core.store.layout import LAYOUT
 
 pytestmark = pytest.mark.slow
 
@@ -151,6 +152,7 @@ def test_table_matches_ensure_table(stack_template: dict[str, Any]) -> None:
         "AttributeName": created.ttl["AttributeName"], "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert [item["layout"] for item in created.items] == [{"S": LAYOUT}]  # a new table says which layout it holds
 
 
 class RecordingDynamoDB:
@@ -159,6 +161,7 @@ class RecordingDynamoDB:
     def __init__(self) -> None:
         self.table: dict[str, Any] = {}
         self.ttl: dict[str, Any] = {}
+        self.items: list[dict[str, Any]] = []
 
     def describe_table(self, **_: Any) -> None:
         from botocore.exceptions import ClientError
@@ -180,6 +183,12 @@ class RecordingDynamoDB:
 
     def update_time_to_live(self, **kwargs: Any) -> None:
         self.ttl = kwargs["TimeToLiveSpecification"]
+
+    def get_item(self, **_: Any) -> dict[str, Any]:  # a new table holds nothing, its layout record included
+        return {}
+
+    def put_item(self, **kwargs: Any) -> None:  # the layout record a new table is claimed with
+        self.items.append(kwargs["Item"])
 
 
 def member_role_properties() -> dict[str, Any]:
