@@ -291,9 +291,11 @@ def run_laptop(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str, Any]:
                         break
         iam = member.client("iam", region_name="us-east-1")
         for user in iam.list_users()["Users"]:
-            for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]:
-                if key["Status"] == "Active" and (now - key["CreateDate"]).days > 90:
-                    rows.append(("iam_key_age", "global", key["AccessKeyId"]))
+            old = [key["AccessKeyId"] for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]
+                   if key["Status"] == "Active" and (now - key["CreateDate"]).days > 90]
+            if old:  # the same work as the collector: the owner's tags, which routes match
+                iam.list_user_tags(UserName=user["UserName"])
+            rows += [("iam_key_age", "global", key) for key in old]
         found += len(rows)
         for i in range(0, len(rows), 25):
             dynamodb.batch_write_item(RequestItems={event["table"]: [
@@ -426,9 +428,14 @@ def run_threaded_script(_: Any, job: dict[str, Any], calls: CallLog) -> dict[str
 
     def iam_task(account_id: str) -> int:
         iam = client(account_id, "iam", "us-east-1")
-        return sum(1 for user in iam.list_users()["Users"]
-                   for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]
-                   if key["Status"] == "Active" and (now - key["CreateDate"]).days > 90)
+        found = 0
+        for user in iam.list_users()["Users"]:
+            old = sum(1 for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]
+                      if key["Status"] == "Active" and (now - key["CreateDate"]).days > 90)
+            if old:  # the same work as the collector: the owner's tags, which routes match
+                iam.list_user_tags(UserName=user["UserName"])
+            found += old
+        return found
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         tasks = [pool.submit(iam_task, a) for a in job["accounts"]]
