@@ -65,21 +65,27 @@ def _levels() -> dict[str, str]:
 _SPACE = re.compile(r"\s*")
 
 
+def _skip_space(text: str, index: int) -> int:
+    """The index of the first character at or after ``index`` that is not white space."""
+    match = _SPACE.match(text, index)  # \s* matches anywhere, so always a match
+    return match.end() if match else index
+
+
 def _elements(text: str) -> Iterator[Any]:
     """The elements of a JSON array, each parsed on its own (ValueError when it is not one)."""
     decoder = json.JSONDecoder()
-    index = _SPACE.match(text, 0).end()  # type: ignore[union-attr] - \s* always matches
+    index = _skip_space(text, 0)
     if text[index:index + 1] != "[":
         raise ValueError("expected a JSON array")
-    index = _SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+    index = _skip_space(text, index + 1)
     if text[index:index + 1] == "]":
         return
     while True:
         element, index = decoder.raw_decode(text, index)
         yield element
-        index = _SPACE.match(text, index).end()  # type: ignore[union-attr]
+        index = _skip_space(text, index)
         if text[index:index + 1] == "]":
             return
         if text[index:index + 1] != ",":
             raise ValueError(f"expected , or ] at {index}")
-        index = _SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+        index = _skip_space(text, index + 1)
