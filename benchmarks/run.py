@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -389,22 +391,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         slice_org = seed_organization(url, accounts=args.slice_accounts,
                                       regions=REGIONS[: args.slice_regions])
         Store(TABLE, Clients().client("dynamodb", home_region())).ensure_table()
-        seeded = sum(1 for e in sim.expected if e[1] == account.id
+        seeded = sum(1 for e in sim.expected if e[1] == account.id and e[0] in COLLECTORS
                      and (e[2] == "global" or e[2] in REGIONS[: args.regions]))
         bench = Bench(args, middleware, stamp, account, seeded, slice_org.accounts)
         if "worker" in only:
             print("Measuring one worker and the two baselines...", file=sys.stderr)
-            worker, _ = measure_worker(bench)
-            measure_memory_limit(bench, worker.out["wall"])
+            with built_ins_only():
+                worker, _ = measure_worker(bench)
+                measure_memory_limit(bench, worker.out["wall"])
         if "catalog" in only:
             print("Measuring one worker running every check of the catalog too...", file=sys.stderr)
             measure_catalog(bench)
         if "fan-out" in only:
             print("Measuring the director's fan-out...", file=sys.stderr)
-            measure_fan_out(bench)
+            with built_ins_only():
+                measure_fan_out(bench)
         if "whole-run" in only:
             print("Measuring the whole-run model and checking it on a slice...", file=sys.stderr)
-            measure_whole_run(bench)
+            with built_ins_only():
+                measure_whole_run(bench)
         if "report" in only:
             print("Measuring the report and the read side at an organization's size...", file=sys.stderr)
             measure_report(bench.report, accounts=args.report_accounts, regions=17 if not args.quick else 2,
@@ -414,8 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             measure_reading(bench.report, url, sizes=(args.read_findings // 5, args.read_findings), accounts=20)
         if "local-run" in only:
             print("Measuring a local run against a 16-thread script...", file=sys.stderr)
-            measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
-                              regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
+            with built_ins_only():
+                measure_local_run(bench.report, middleware, url, accounts=args.local_accounts,
+                                  regions=list(REGIONS[: args.local_regions]), latency_ms=args.local_latency_ms)
         if "checks" in only:
             print("Measuring a declarative check against the same check as a plugin...", file=sys.stderr)
             measure_checks(bench.report, middleware, regions=list(REGIONS[: args.regions]),
@@ -428,6 +434,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "per Lambda Invoke")
     print(bench.report.render())
     return 0
+
+
+@contextmanager
+def built_ins_only() -> Iterator[None]:
+    """Children that load only the built-in collectors, whatever else is installed: the work the
+    scripts they are measured against do (the organization holds every installed plugin's problems)."""
+    from collector_core.plugins import ALLOW_ENV
+
+    previous = os.environ.get(ALLOW_ENV)
+    os.environ[ALLOW_ENV] = "aws-collector"  # the distribution: the built-in collectors and channels
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ALLOW_ENV, None)
+        else:
+            os.environ[ALLOW_ENV] = previous
 
 
 def _counts(counter: Any) -> str:
